@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Generates the ONNX models edgewise ships and tests with, their manifests, and onnxruntime's
+reference outputs. Deterministic: a second run writes byte-identical files.
+
+    python models/gen_models.py        (or: make models)
+
+The training data is synthetic: feature vectors drawn in the ranges of the storefront-v1 feature
+spec (models/storefront-v1.features.json) and labels from the documented logistic ground truth
+below. It exists to exercise every model shape the runtime supports; models trained on simulated
+sessions replace it when the journey simulator lands.
+
+Ground truth (column names from the spec):
+  purchase logit = -3.0 + 1.2 add_to_carts + 1.5 checkout_starts + 0.5 product_views
+                   + 0.3 dwell_mean_s + 0.8 scroll_max - 0.6 remove_from_carts + 0.2 recent_add_to_carts
+  churn logit    =  1.0 - 0.8 page_views - 0.5 product_views - 1.0 scroll_max
+                   - 0.4 dwell_mean_s + 0.4 device[mobile]
+"""
+import hashlib
+import json
+import os
+from collections import OrderedDict
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper
+from skl2onnx import to_onnx
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.neural_network import MLPClassifier
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "models")
+SEED = 7
+ROWS = 4000
+OPSET = 17
+
+SPEC = json.load(open(os.path.join(HERE, "storefront-v1.features.json")), object_pairs_hook=OrderedDict)
+
+
+def columns(spec):
+    out = []
+    for f in spec["features"]:
+        if f["kind"] == "category":
+            out += [f"{f['name']}[{v}]" for v in f["vocabulary"]]
+        elif f["kind"] == "context_one_hot":
+            out += [f"{f['name']}[{v}]" for v in f["values"]]
+        else:
+            out.append(f["name"])
+    return out
+
+
+COLS = columns(SPEC)
+WIDTH = len(COLS)
+assert WIDTH == 24, WIDTH
+IX = {c: i for i, c in enumerate(COLS)}
+
+
+def draw(rng, n):
+    """Feature vectors in the spec's typical ranges."""
+    x = np.zeros((n, WIDTH), dtype=np.float64)
+    lam = {"page_views": 3, "product_views": 4, "searches": 1, "add_to_carts": 0.7,
+           "remove_from_carts": 0.2, "checkout_starts": 0.3, "clicks": 5}
+    for c, l in lam.items():
+        x[:, IX[c]] = np.log1p(rng.poisson(l, n))
+    x[:, IX["recent_product_views"]] = rng.gamma(1.5, 1.2, n)
+    x[:, IX["recent_add_to_carts"]] = rng.gamma(0.6, 0.8, n)
+    x[:, IX["dwell_mean_s"]] = np.log1p(rng.gamma(2.0, 15.0, n))
+    x[:, IX["dwell_total_s"]] = np.log1p(rng.gamma(2.0, 90.0, n))
+    x[:, IX["scroll_max"]] = rng.beta(2, 2, n)
+    x[:, IX["scroll_mean"]] = x[:, IX["scroll_max"]] * rng.uniform(0.3, 1.0, n)
+    x[:, IX["price_mean_viewed"]] = np.log1p(rng.gamma(3.0, 25.0, n))
+    x[:, IX["price_max_carted"]] = np.log1p(rng.gamma(3.0, 25.0, n)) * (x[:, IX["add_to_carts"]] > 0)
+    share = rng.dirichlet(np.ones(4), n)
+    for j, v in enumerate(["shoes", "bags", "dresses", "accessories"]):
+        x[:, IX[f"category[{v}]"]] = share[:, j]
+    x[:, IX["session_age_s"]] = np.log1p(rng.gamma(2.0, 200.0, n))
+    dev = rng.choice(3, n, p=[0.55, 0.35, 0.10])
+    for j, v in enumerate(["mobile", "desktop", "tablet"]):
+        x[:, IX[f"device[{v}]"]] = dev == j
+    x[:, IX["hour_of_day"]] = rng.integers(0, 24, n)
+    return x.astype(np.float32)
+
+
+PURCHASE = {"add_to_carts": 1.2, "checkout_starts": 1.5, "product_views": 0.5, "dwell_mean_s": 0.3,
+            "scroll_max": 0.8, "remove_from_carts": -0.6, "recent_add_to_carts": 0.2}
+PURCHASE_BIAS = -3.0
+CHURN = {"page_views": -0.8, "product_views": -0.5, "scroll_max": -1.0, "dwell_mean_s": -0.4,
+         "device[mobile]": 0.4}
+CHURN_BIAS = 1.0
+
+
+def weights(coefs):
+    w = np.zeros((WIDTH, 1), dtype=np.float32)
+    for c, v in coefs.items():
+        w[IX[c], 0] = v
+    return w
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def labels(rng, x, coefs, bias):
+    p = sigmoid(x.astype(np.float64) @ weights(coefs)[:, 0].astype(np.float64) + bias)
+    return (rng.uniform(size=len(x)) < p).astype(np.int64)
+
+
+def save(model, path):
+    # skl2onnx emits opset_import in set order; sort it so the bytes are reproducible.
+    ops = sorted(((o.domain, o.version) for o in model.opset_import))
+    del model.opset_import[:]
+    for d, v in ops:
+        model.opset_import.append(helper.make_opsetid(d, v))
+    model.producer_name = "edgewise-gen_models"
+    model.producer_version = "1"
+    model.doc_string = ""
+    onnx.checker.check_model(model)
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString(deterministic=True))
+
+
+def hand_model(name, nodes, inits, input_shape, output, out_shape):
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, input_shape)],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, out_shape)],
+        [onnx.numpy_helper.from_array(v, k) for k, v in inits.items()])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    m.ir_version = 8
+    return m
+
+
+def lr_model(name, coefs, bias, sigmoid_out=True, width=WIDTH, batch="N"):
+    w = weights(coefs)[:width]
+    nodes = [helper.make_node("MatMul", ["features", "W"], ["xw"]),
+             helper.make_node("Add", ["xw", "b"], ["logit" if not sigmoid_out else "z"])]
+    out = "logit"
+    if sigmoid_out:
+        nodes.append(helper.make_node("Sigmoid", ["z"], ["probability"]))
+        out = "probability"
+    return hand_model(name, nodes, {"W": w, "b": np.array([bias], dtype=np.float32)},
+                      [batch, width], out, [batch, 1]), out
+
+
+def sk_export(clf, name):
+    m = to_onnx(clf, np.zeros((1, WIDTH), dtype=np.float32), options={id(clf): {"zipmap": False}},
+                target_opset={"": OPSET, "ai.onnx.ml": 3})
+    m.graph.name = name
+    # skl2onnx names the input "X"; the runtime's convention is "features".
+    old = m.graph.input[0].name
+    m.graph.input[0].name = "features"
+    for node in m.graph.node:
+        for i, n in enumerate(node.input):
+            if n == old:
+                node.input[i] = "features"
+    assert not any(n.op_type == "ZipMap" for n in m.graph.node)
+    return m
+
+
+def manifest(name, score, output_kind, output, class_index, description, training=None, metrics=None):
+    m = OrderedDict()
+    m["name"] = name
+    m["version"] = "0.1.0"
+    m["score"] = score
+    m["output_kind"] = output_kind
+    m["output"] = output
+    m["class_index"] = class_index
+    m["input"] = "features"
+    m["description"] = description
+    m["features"] = SPEC
+    if training is not None:
+        m["training"] = training
+    if metrics is not None:
+        m["metrics"] = metrics
+    return m
+
+
+def write(dirname, name, model, man):
+    os.makedirs(dirname, exist_ok=True)
+    save(model, os.path.join(dirname, name + ".onnx"))
+    with open(os.path.join(dirname, name + ".json"), "w") as f:
+        json.dump(man, f, indent=2)
+        f.write("\n")
+
+
+def run(path, x):
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    outs = sess.run(None, {"features": x})
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, outs))
+
+
+def positive(path, man, x):
+    out = run(path, x)[man["output"]]
+    out = np.asarray(out, dtype=np.float64).reshape(len(x), -1)
+    return out[:, man["class_index"] or 0]
+
+
+def metrics_of(p, y):
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return OrderedDict([("auc", round(float(roc_auc_score(y, p)), 4)),
+                        ("log_loss", round(float(log_loss(y, p)), 4))])
+
+
+def main():
+    rng = np.random.default_rng(SEED)
+    x = draw(rng, ROWS)
+    y_buy = labels(rng, x, PURCHASE, PURCHASE_BIAS)
+    y_churn = labels(rng, x, CHURN, CHURN_BIAS)
+    split = ROWS * 3 // 4
+    xtr, xte = x[:split], x[split:]
+
+    def training(y):
+        h = hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()
+        return OrderedDict([("generator", "models/gen_models.py"), ("seed", SEED), ("rows", ROWS),
+                            ("data_sha256", h)])
+
+    written = []
+
+    # Shipped models.
+    m, out = lr_model("purchase-lr", PURCHASE, PURCHASE_BIAS)
+    man = manifest("purchase-lr", "purchase", "probability", out, None,
+                   "Purchase propensity: hand-set logistic regression equal to the synthetic ground truth.",
+                   training(y_buy))
+    path = os.path.join(HERE, "purchase-lr.onnx")
+    write(HERE, "purchase-lr", m, man)
+    man["metrics"] = metrics_of(positive(path, man, xte), y_buy[split:])
+    write(HERE, "purchase-lr", m, man)
+    written.append((HERE, "purchase-lr"))
+
+    gbt = GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=SEED).fit(xtr, y_buy[:split])
+    m = sk_export(gbt, "purchase-gbt")
+    man = manifest("purchase-gbt", "purchase_gbt", "probability", "probabilities", 1,
+                   "Purchase propensity: scikit-learn gradient-boosted trees (TreeEnsembleClassifier) on synthetic data.",
+                   training(y_buy))
+    write(HERE, "purchase-gbt", m, man)
+    man["metrics"] = metrics_of(positive(os.path.join(HERE, "purchase-gbt.onnx"), man, xte), y_buy[split:])
+    write(HERE, "purchase-gbt", m, man)
+    written.append((HERE, "purchase-gbt"))
+
+    mlp = MLPClassifier(hidden_layer_sizes=(16,), max_iter=500, random_state=SEED).fit(xtr, y_churn[:split])
+    m = sk_export(mlp, "churn-mlp")
+    man = manifest("churn-mlp", "churn", "probability", "probabilities", 1,
+                   "Churn propensity: scikit-learn MLP (16 hidden units) on synthetic data.", training(y_churn))
+    write(HERE, "churn-mlp", m, man)
+    man["metrics"] = metrics_of(positive(os.path.join(HERE, "churn-mlp.onnx"), man, xte), y_churn[split:])
+    write(HERE, "churn-mlp", m, man)
+    written.append((HERE, "churn-mlp"))
+
+    # Test fixtures.
+    m, out = lr_model("lr-logit", PURCHASE, PURCHASE_BIAS, sigmoid_out=False)
+    write(FIXTURES, "lr-logit", m, manifest("lr-logit", "purchase", "logit", out, None,
+                                            "Test fixture: the purchase LR without its Sigmoid (logit output)."))
+    written.append((FIXTURES, "lr-logit"))
+
+    lin = LogisticRegression(random_state=SEED, max_iter=1000).fit(xtr, y_buy[:split])
+    m = sk_export(lin, "sk-linear")
+    write(FIXTURES, "sk-linear", m, manifest("sk-linear", "purchase_linear", "probability", "probabilities", 1,
+                                             "Test fixture: scikit-learn LogisticRegression (LinearClassifier)."))
+    written.append((FIXTURES, "sk-linear"))
+
+    m, out = lr_model("wrong-width", {}, 0.0, width=10, batch=1)
+    write(FIXTURES, "wrong-width", m, manifest("wrong-width", "bad", "probability", out, None,
+                                               "Negative fixture: declares 10 inputs, manifest spec has 24."))
+
+    wr = np.random.default_rng(SEED)
+    w1 = (wr.standard_normal((WIDTH, 8)) * 0.3).astype(np.float32)
+    b1 = (wr.standard_normal(8) * 0.3).astype(np.float32)
+    w2 = (wr.standard_normal((8, 1)) * 0.3).astype(np.float32)
+    b2 = (wr.standard_normal(1) * 0.3).astype(np.float32)
+    nodes = [helper.make_node("Gemm", ["features", "W1", "B1"], ["h"]),
+             helper.make_node("Tanh", ["h"], ["t"]),
+             helper.make_node("Gemm", ["t", "W2", "B2"], ["z"]),
+             helper.make_node("Sigmoid", ["z"], ["probability"])]
+    m = hand_model("mlp-tanh", nodes, {"W1": w1, "B1": b1, "W2": w2, "B2": b2}, ["N", WIDTH], "probability", ["N", 1])
+    write(FIXTURES, "mlp-tanh", m, manifest("mlp-tanh", "mlp", "probability", "probability", None,
+                                            "Test fixture: 24-8-1 tanh MLP with random weights (Gemm)."))
+    written.append((FIXTURES, "mlp-tanh"))
+
+    ones = np.ones((WIDTH, 1), dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["s"]), helper.make_node("MatMul", ["s", "W"], ["z"]),
+         helper.make_node("Sigmoid", ["z"], ["probability"])], "two-inputs",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", WIDTH]),
+         helper.make_tensor_value_info("b", TensorProto.FLOAT, ["N", WIDTH])],
+        [helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["N", 1])],
+        [onnx.numpy_helper.from_array(ones, "W")])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    m.ir_version = 8
+    man = manifest("two-inputs", "two", "probability", "probability", None, "Negative fixture: two inputs.")
+    man["input"] = "a"
+    write(FIXTURES, "two-inputs", m, man)
+
+    # onnxruntime's answers on 16 fixed inputs (the first all zeros).
+    xs = draw(np.random.default_rng(11), 16)
+    xs[0] = 0
+    ref = OrderedDict([("inputs", [[float(v) for v in row] for row in xs]), ("outputs", OrderedDict())])
+    for d, name in written:
+        man = json.load(open(os.path.join(d, name + ".json")))
+        ref["outputs"][name] = [float(np.float32(v)) for v in positive(os.path.join(d, name + ".onnx"), man, xs)]
+    with open(os.path.join(FIXTURES, "reference.json"), "w") as f:
+        json.dump(ref, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+//! Uniform random choice: every eligible arm with probability 1/K. The logging policy of
+//! randomized experiments (A/B/n tests) and of the Open Bandit Dataset's "random" campaign
+//! (Saito et al., "Open Bandit Dataset and Pipeline", NeurIPS 2021 Datasets track).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Distribution, Policy, PolicyContext};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Uniform;
+
+impl Policy for Uniform {
+    fn name(&self) -> &'static str {
+        "uniform"
+    }
+
+    fn distribution(&self, eligible: &[usize], _ctx: &PolicyContext<'_>) -> Distribution {
+        let k = eligible.len().max(1) as f64;
+        Distribution {
+            arms: eligible.to_vec(),
+            probs: vec![1.0 / k; eligible.len()],
+            greedy: vec![false; eligible.len()],
+            note: format!("uniform random over {} eligible variants", eligible.len()),
+        }
+    }
+
+    fn update(&mut self, _arm: usize, _ctx: &PolicyContext<'_>, _reward: f64, _p: f64) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uniform_over_eligible() {
+        let d = Uniform.distribution(&[0, 2, 5], &PolicyContext::default());
+        crate::bandit::assert_distribution(&d);
+        assert_eq!(d.arms, vec![0, 2, 5]);
+        assert!(d.probs.iter().all(|&p| (p - 1.0 / 3.0).abs() < 1e-12));
+    }
+}

@@ -1,0 +1,1005 @@
+//! The decision [`Engine`]: slots and their variants, eligibility rules, frequency caps, the
+//! holdout group, `decide`, `reward`, explanations — and the glue between session, features,
+//! propensity models and policy.
+//!
+//! Every result says where it came from ([`Source`]) and why (`reasons`). A failure inside a
+//! decision (a model that cannot score) never breaks the page: the slot gets its default
+//! content with `source: "error"` and the error in `reasons`. Only calls that are wrong in
+//! themselves (an unknown slot, an unknown decision id) return an `Err`.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::bandit::{self, floor, Policy, PolicyConfig, PolicyContext, SlotPolicy};
+use crate::consent::Purposes;
+use crate::error::{ConfigError, DecisionError, Error, EventError, ModelError};
+use crate::event::{fnv1a64, EventInput, Session, SessionLimits};
+use crate::features::{validate_context, Context};
+use crate::model::{valid_ident, PropensityModel};
+use crate::rng::Rng;
+use crate::rules::{Env, Expr};
+use crate::snapshot::{self, EngineState, PendingState, SlotState};
+
+/// Current engine config format.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// The engine configuration (JSON). Defaults are those shown on each field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Must be 1.
+    pub version: u32,
+    #[serde(default)]
+    pub session: SessionLimits,
+    /// Default: `{"kind": "epsilon_greedy", "epsilon": 0.1}`.
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    /// Minimum probability of every eligible variant (exploration floor). Default 0.01.
+    #[serde(default = "default_min_probability")]
+    pub min_probability: f64,
+    /// Fraction of visitors, in [0, 0.5], who always get the defaults. Default 0.
+    #[serde(default)]
+    pub holdout: f64,
+    /// Seconds a decision waits for its reward before it counts as 0. Default 1800.
+    #[serde(default = "default_reward_window")]
+    pub reward_window_s: f64,
+    /// Decisions awaiting a reward, at most; the oldest is closed (reward 0) beyond. Default 256.
+    #[serde(default = "default_max_pending")]
+    pub max_pending: usize,
+    /// Purposes assumed before the host calls `set_consent`. Default: none.
+    #[serde(default)]
+    pub consent_default: Purposes,
+    pub slots: Vec<SlotConfig>,
+}
+
+fn default_min_probability() -> f64 {
+    0.01
+}
+fn default_reward_window() -> f64 {
+    1800.0
+}
+fn default_max_pending() -> usize {
+    256
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotConfig {
+    /// e.g. `hero-headline`.
+    pub id: String,
+    /// Id of the variant shown when nothing else applies (no consent, holdout, errors).
+    pub default: String,
+    pub variants: Vec<VariantConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariantKind {
+    /// `content` is text, applied with `textContent`.
+    Copy,
+    /// `content` is one CSS class name (`[A-Za-z0-9_-]{1,64}`).
+    Layout,
+    /// `content` is an object of text slots (`{"title": "...", "cta": "..."}`).
+    Offer,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantConfig {
+    pub id: String,
+    pub kind: VariantKind,
+    pub content: serde_json::Value,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Rule (see [`crate::rules`]); absent = always eligible.
+    #[serde(default)]
+    pub eligibility: Option<String>,
+    #[serde(default)]
+    pub cap: Option<CapConfig>,
+}
+
+/// Frequency cap: at most `max` decisions showing this variant to a visitor, per `window_s`
+/// seconds (or ever, when absent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapConfig {
+    pub max: u32,
+    #[serde(default)]
+    pub window_s: Option<f64>,
+}
+
+const MAX_SLOTS: usize = 64;
+const MAX_VARIANTS: usize = 64;
+const MAX_TEXT: usize = 4096;
+
+fn invalid(message: String) -> ConfigError {
+    ConfigError::Invalid { message }
+}
+
+fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl EngineConfig {
+    pub fn from_json(json: &str) -> Result<EngineConfig, ConfigError> {
+        let c: EngineConfig = serde_json::from_str(json).map_err(|e| ConfigError::Json {
+            message: e.to_string(),
+        })?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Everything except the rules, which need the model score names (checked by `Engine::new`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.version != CONFIG_VERSION {
+            return Err(invalid(format!(
+                "version {} is not supported; this runtime reads version {CONFIG_VERSION}",
+                self.version
+            )));
+        }
+        self.session.validate().map_err(invalid)?;
+        self.policy.validate().map_err(invalid)?;
+        if !(self.min_probability.is_finite() && (0.0..=0.5).contains(&self.min_probability)) {
+            return Err(invalid(format!(
+                "min_probability must be in [0, 0.5], got {}",
+                self.min_probability
+            )));
+        }
+        if !(self.holdout.is_finite() && (0.0..=0.5).contains(&self.holdout)) {
+            return Err(invalid(format!(
+                "holdout must be a fraction in [0, 0.5], got {}",
+                self.holdout
+            )));
+        }
+        if !(self.reward_window_s.is_finite()
+            && self.reward_window_s > 0.0
+            && self.reward_window_s <= 30.0 * 86_400.0)
+        {
+            return Err(invalid(format!(
+                "reward_window_s must be in (0, 2592000] seconds, got {}",
+                self.reward_window_s
+            )));
+        }
+        if !(1..=65_536).contains(&self.max_pending) {
+            return Err(invalid(format!(
+                "max_pending must be 1..=65536, got {}",
+                self.max_pending
+            )));
+        }
+        if self.slots.is_empty() || self.slots.len() > MAX_SLOTS {
+            return Err(invalid(format!(
+                "`slots` must have 1..={MAX_SLOTS} entries, has {}",
+                self.slots.len()
+            )));
+        }
+        let mut slot_ids = std::collections::HashSet::new();
+        for s in &self.slots {
+            if !valid_id(&s.id) {
+                return Err(invalid(format!(
+                    "slot id {:?} must be 1..=64 of [A-Za-z0-9_-]",
+                    s.id
+                )));
+            }
+            if !slot_ids.insert(s.id.as_str()) {
+                return Err(invalid(format!("slot {:?} is declared twice", s.id)));
+            }
+            if s.variants.is_empty() || s.variants.len() > MAX_VARIANTS {
+                return Err(invalid(format!(
+                    "slot {:?} must have 1..={MAX_VARIANTS} variants, has {}",
+                    s.id,
+                    s.variants.len()
+                )));
+            }
+            let mut ids = std::collections::HashSet::new();
+            for v in &s.variants {
+                let at = |m: String| invalid(format!("slot {:?}, variant {:?}: {m}", s.id, v.id));
+                if !valid_id(&v.id) {
+                    return Err(at("the id must be 1..=64 of [A-Za-z0-9_-]".into()));
+                }
+                if !ids.insert(v.id.as_str()) {
+                    return Err(at("the id is used twice in this slot".into()));
+                }
+                check_content(v.kind, &v.content).map_err(at)?;
+                if v.tags.len() > 32 || v.tags.iter().any(|t| t.is_empty() || t.len() > 64) {
+                    return Err(at("at most 32 tags of 1..=64 bytes".into()));
+                }
+                if let Some(c) = &v.cap {
+                    if c.max == 0 || c.window_s.is_some_and(|w| !(w.is_finite() && w > 0.0)) {
+                        return Err(at(
+                            "cap.max must be >= 1 and cap.window_s a positive number of seconds"
+                                .into(),
+                        ));
+                    }
+                    if c.max > 10_000 {
+                        return Err(at("cap.max must be at most 10000".into()));
+                    }
+                }
+            }
+            if !ids.contains(s.default.as_str()) {
+                return Err(invalid(format!(
+                    "slot {:?}: default {:?} is not one of its variants",
+                    s.id, s.default
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_content(kind: VariantKind, c: &serde_json::Value) -> Result<(), String> {
+    use serde_json::Value;
+    match (kind, c) {
+        (VariantKind::Copy, Value::String(s)) if s.len() <= MAX_TEXT => Ok(()),
+        (VariantKind::Copy, _) => Err(format!("copy content must be text of at most {MAX_TEXT} bytes")),
+        (VariantKind::Layout, Value::String(s)) if valid_id(s) => Ok(()),
+        (VariantKind::Layout, _) => Err("layout content must be one class name of [A-Za-z0-9_-], 1..=64 bytes".into()),
+        (VariantKind::Offer, Value::Object(m))
+            if !m.is_empty()
+                && m.len() <= 16
+                && m.iter().all(|(k, v)| valid_ident(k) && v.as_str().is_some_and(|s| s.len() <= MAX_TEXT)) =>
+        {
+            Ok(())
+        }
+        (VariantKind::Offer, _) => {
+            Err("offer content must be an object of 1..=16 text slots, e.g. {\"title\": \"...\", \"cta\": \"...\"}".into())
+        }
+    }
+}
+
+/// Where a decision came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Nothing else applied (no eligible alternative).
+    Default,
+    /// The visitor is in the holdout group.
+    Holdout,
+    /// Rules left exactly one variant.
+    Rule,
+    /// The policy chose a variant it does not currently believe best.
+    Explore,
+    /// The policy chose a variant it currently believes best.
+    Exploit,
+    /// No consent to personalize.
+    NoConsent,
+    /// Something failed; the default is shown.
+    Error,
+}
+
+/// The answer to `decide(slot)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub decision_id: String,
+    pub slot: String,
+    pub variant_id: String,
+    pub kind: VariantKind,
+    pub content: serde_json::Value,
+    pub tags: Vec<String>,
+    /// Probability with which this variant was chosen (1 for deterministic outcomes).
+    pub probability: f64,
+    pub scores: BTreeMap<String, f32>,
+    pub source: Source,
+    /// "Why am I seeing this", one short sentence per line.
+    pub reasons: Vec<String>,
+}
+
+/// Result of `track_many`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackReport {
+    pub accepted: usize,
+    /// The first 100 rejected events, with their position in the batch.
+    pub rejected: Vec<Rejected>,
+    pub rejected_count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejected {
+    pub index: usize,
+    pub code: String,
+    pub message: String,
+}
+
+/// How an engine is started.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineOptions {
+    /// Fixed seed: identical runs for tests and simulations. Absent: secure randomness.
+    pub seed: Option<u64>,
+    /// Session start, ms since the epoch. Absent: `now`.
+    pub session_start: Option<f64>,
+    /// A stable visitor id: makes the holdout assignment a hash of it (stable across devices
+    /// and edge isolates) instead of a random draw.
+    pub visitor_id: Option<String>,
+}
+
+struct SlotRuntime {
+    config: SlotConfig,
+    default_idx: usize,
+    rules: Vec<Option<Expr>>,
+    policy: SlotPolicy,
+    /// Per variant, times (ms) it was shown; bounded by the cap's `max`.
+    shown: Vec<VecDeque<f64>>,
+}
+
+struct Pending {
+    id: String,
+    slot: usize,
+    arm: usize,
+    probability: f64,
+    ts: f64,
+    learn: bool,
+    rewarded: bool,
+}
+
+/// The runtime: one visitor, one session.
+pub struct Engine {
+    config: EngineConfig,
+    slots: Vec<SlotRuntime>,
+    models: Vec<PropensityModel>,
+    /// For each model, the first model with an identical feature spec (features computed once).
+    spec_group: Vec<usize>,
+    score_names: Vec<String>,
+    session: Session,
+    ctx: Context,
+    consent: Purposes,
+    rng: Rng,
+    holdout: bool,
+    seq: u64,
+    id_prefix: String,
+    pending: VecDeque<Pending>,
+    /// Recently closed decision ids, to tell "too late" from "never existed".
+    closed: VecDeque<String>,
+    features: Vec<Vec<f32>>,
+    /// Notes from `restore` about state that did not fit the current config.
+    restore_notes: Vec<String>,
+}
+
+fn check_now(now: f64) -> Result<(), DecisionError> {
+    if now.is_finite() && now > 0.0 {
+        Ok(())
+    } else {
+        Err(DecisionError::InvalidClock { now })
+    }
+}
+
+impl Engine {
+    /// Builds an engine from a config and loaded models.
+    pub fn new(
+        config: EngineConfig,
+        models: Vec<PropensityModel>,
+        options: EngineOptions,
+        now_ms: f64,
+    ) -> Result<Engine, Error> {
+        check_now(now_ms)?;
+        config.validate()?;
+        let mut score_names: Vec<String> = Vec::with_capacity(models.len());
+        for m in &models {
+            if score_names.iter().any(|s| s == m.score_name()) {
+                return Err(ModelError::DuplicateScore {
+                    score: m.score_name().to_owned(),
+                }
+                .into());
+            }
+            score_names.push(m.score_name().to_owned());
+        }
+        let spec_group = (0..models.len())
+            .map(|i| {
+                models
+                    .iter()
+                    .position(|m| models.get(i).is_some_and(|mi| mi.spec() == m.spec()))
+                    .unwrap_or(i)
+            })
+            .collect();
+        let mut slots = Vec::with_capacity(config.slots.len());
+        for s in &config.slots {
+            let mut rules = Vec::with_capacity(s.variants.len());
+            for v in &s.variants {
+                rules.push(match &v.eligibility {
+                    None => None,
+                    Some(r) => {
+                        Some(
+                            Expr::parse(r, &score_names).map_err(|message| ConfigError::Rule {
+                                slot: s.id.clone(),
+                                variant: v.id.clone(),
+                                message,
+                            })?,
+                        )
+                    }
+                });
+            }
+            slots.push(SlotRuntime {
+                default_idx: s
+                    .variants
+                    .iter()
+                    .position(|v| v.id == s.default)
+                    .unwrap_or(0),
+                rules,
+                policy: config.policy.build(s.variants.len()),
+                shown: vec![VecDeque::new(); s.variants.len()],
+                config: s.clone(),
+            });
+        }
+        let mut rng = match options.seed {
+            Some(seed) => Rng::from_seed(seed),
+            None => Rng::from_entropy(now_ms.to_bits()),
+        };
+        let holdout = match &options.visitor_id {
+            // FNV-1a alone leaves the top bits nearly equal for ids that share a prefix
+            // ("visitor-1", "visitor-2"); SplitMix64 finalizes it into a uniform draw.
+            Some(v) => {
+                let mut h = fnv1a64(v);
+                ((crate::rng::splitmix64(&mut h) >> 11) as f64 / (1u64 << 53) as f64)
+                    < config.holdout
+            }
+            None => rng.next_f64() < config.holdout,
+        };
+        let id_prefix = format!("{:08x}", rng.next_u64() as u32);
+        let start = options.session_start.unwrap_or(now_ms);
+        check_now(start)?;
+        let features = vec![Vec::new(); models.len()];
+        Ok(Engine {
+            session: Session::new(config.session.clone(), start),
+            consent: config.consent_default,
+            config,
+            slots,
+            models,
+            spec_group,
+            score_names,
+            ctx: Context::new(),
+            rng,
+            holdout,
+            seq: 0,
+            id_prefix,
+            pending: VecDeque::new(),
+            closed: VecDeque::new(),
+            features,
+            restore_notes: Vec::new(),
+        })
+    }
+
+    /// Convenience: config JSON and `(manifest JSON, ONNX bytes)` pairs.
+    pub fn from_json(
+        config_json: &str,
+        models: &[(&str, &[u8])],
+        options: EngineOptions,
+        now_ms: f64,
+    ) -> Result<Engine, Error> {
+        let config = EngineConfig::from_json(config_json)?;
+        let models = models
+            .iter()
+            .map(|(m, b)| PropensityModel::load(m, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        Engine::new(config, models, options, now_ms)
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+    pub fn models(&self) -> &[PropensityModel] {
+        &self.models
+    }
+    pub fn consent(&self) -> Purposes {
+        self.consent
+    }
+    pub fn in_holdout(&self) -> bool {
+        self.holdout
+    }
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+    /// Decisions still waiting for a reward.
+    pub fn pending_count(&self) -> usize {
+        self.pending.iter().filter(|p| !p.rewarded).count()
+    }
+    pub fn restore_notes(&self) -> &[String] {
+        &self.restore_notes
+    }
+
+    pub fn set_consent(&mut self, purposes: Purposes) {
+        self.consent = purposes;
+    }
+
+    /// Replaces the host context (device, hour_of_day, ...).
+    pub fn set_context(&mut self, ctx: Context) -> Result<(), Error> {
+        validate_context(&ctx).map_err(|message| DecisionError::InvalidContext { message })?;
+        self.ctx = ctx;
+        Ok(())
+    }
+
+    /// Records one event.
+    pub fn track(&mut self, event: &EventInput<'_>, now_ms: f64) -> Result<(), Error> {
+        check_now(now_ms)?;
+        self.session.push(event, now_ms).map_err(Error::from)
+    }
+
+    /// Records a batch: valid events are kept, invalid ones reported with their index.
+    pub fn track_many(
+        &mut self,
+        events: &[EventInput<'_>],
+        now_ms: f64,
+    ) -> Result<TrackReport, Error> {
+        check_now(now_ms)?;
+        let mut report = TrackReport {
+            accepted: 0,
+            rejected: Vec::new(),
+            rejected_count: 0,
+        };
+        for (index, e) in events.iter().enumerate() {
+            match self.session.push(e, now_ms) {
+                Ok(()) => report.accepted += 1,
+                Err(err) => report.reject(index, &err),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs every model on the current session; `None` for a model that failed, with its error.
+    pub fn scores(&mut self, now_ms: f64) -> (Vec<Option<f32>>, Vec<ModelError>) {
+        let mut out = Vec::with_capacity(self.models.len());
+        let mut errors = Vec::new();
+        for i in 0..self.models.len() {
+            let group = self.spec_group.get(i).copied().unwrap_or(i);
+            if group == i {
+                if let (Some(m), Some(buf)) = (self.models.get(i), self.features.get_mut(i)) {
+                    m.spec().extract_into(&self.session, &self.ctx, now_ms, buf);
+                }
+            }
+            let (Some(m), Some(x)) = (self.models.get_mut(i), self.features.get(group)) else {
+                out.push(None);
+                continue;
+            };
+            match m.predict(x) {
+                Ok(p) => out.push(Some(p)),
+                Err(e) => {
+                    out.push(None);
+                    errors.push(e)
+                }
+            }
+        }
+        (out, errors)
+    }
+
+    /// The feature vector of model `i` as last computed by `scores`/`decide`.
+    pub fn last_features(&self, model: usize) -> Option<&[f32]> {
+        let g = self.spec_group.get(model).copied()?;
+        self.features.get(g).map(Vec::as_slice)
+    }
+
+    /// Chooses the variant of `slot` for this visitor now.
+    pub fn decide(&mut self, slot: &str, now_ms: f64) -> Result<Decision, Error> {
+        check_now(now_ms)?;
+        let si = self
+            .slots
+            .iter()
+            .position(|s| s.config.id == slot)
+            .ok_or_else(|| DecisionError::UnknownSlot {
+                slot: crate::event::truncate(slot, 64),
+            })?;
+        self.expire(now_ms);
+
+        if !self.consent.personalization {
+            return Ok(self.fallback(
+                si,
+                now_ms,
+                Source::NoConsent,
+                BTreeMap::new(),
+                vec!["no consent to personalize: showing the default".into()],
+            ));
+        }
+        if self.holdout {
+            return Ok(self.fallback(si, now_ms, Source::Holdout, BTreeMap::new(), vec![format!(
+                "this visitor is in the holdout group ({:.0}% of visitors), which always sees the default so lift can be measured",
+                self.config.holdout * 100.0
+            )]));
+        }
+
+        let (scores, errors) = self.scores(now_ms);
+        let named: BTreeMap<String, f32> = self
+            .score_names
+            .iter()
+            .zip(&scores)
+            .filter_map(|(n, s)| s.map(|p| (n.clone(), p)))
+            .collect();
+        if !errors.is_empty() {
+            let reasons = errors
+                .iter()
+                .map(|e| format!("showing the default because {e}"))
+                .collect();
+            return Ok(self.fallback(si, now_ms, Source::Error, named, reasons));
+        }
+
+        let mut reasons = Vec::new();
+        let mut eligible = Vec::new();
+        {
+            let Some(s) = self.slots.get(si) else {
+                return Err(DecisionError::UnknownSlot { slot: slot.into() }.into());
+            };
+            let env = Env {
+                scores: &scores,
+                session: &self.session,
+                ctx: &self.ctx,
+                now_ms,
+            };
+            for (vi, v) in s.config.variants.iter().enumerate() {
+                let rule_ok = s
+                    .rules
+                    .get(vi)
+                    .and_then(Option::as_ref)
+                    .is_none_or(|r| r.eval(&env));
+                if !rule_ok {
+                    reasons.push(format!(
+                        "{:?} not eligible: rule `{}` is false",
+                        v.id,
+                        v.eligibility.as_deref().unwrap_or("")
+                    ));
+                    continue;
+                }
+                if let (Some(cap), Some(shown)) = (&v.cap, s.shown.get(vi)) {
+                    let recent = shown
+                        .iter()
+                        .filter(|&&t| cap.window_s.is_none_or(|w| now_ms - t < w * 1000.0))
+                        .count();
+                    if recent >= cap.max as usize {
+                        reasons.push(format!(
+                            "{:?} not eligible: already shown {recent} times (cap {})",
+                            v.id, cap.max
+                        ));
+                        continue;
+                    }
+                }
+                eligible.push(vi);
+            }
+        }
+        if !named.is_empty() {
+            let list: Vec<String> = named.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
+            reasons.push(format!("scores: {}", list.join(", ")));
+        }
+
+        let default_idx = self.slots.get(si).map(|s| s.default_idx).unwrap_or(0);
+        let (arm, probability, source) = match eligible.as_slice() {
+            [] => {
+                reasons.push("no variant is eligible: showing the default".into());
+                (default_idx, 1.0, Source::Default)
+            }
+            [only] => {
+                let source = if *only == default_idx {
+                    Source::Default
+                } else {
+                    Source::Rule
+                };
+                reasons.push("the rules leave exactly one eligible variant".into());
+                (*only, 1.0, source)
+            }
+            _ => {
+                let (features, score_vals) = (
+                    self.last_features(0).unwrap_or(&[]).to_vec(),
+                    scores.iter().map(|s| s.unwrap_or(0.0)).collect::<Vec<_>>(),
+                );
+                let ctx = PolicyContext {
+                    features: &features,
+                    scores: &score_vals,
+                };
+                let Some(s) = self.slots.get(si) else {
+                    return Err(DecisionError::UnknownSlot { slot: slot.into() }.into());
+                };
+                let mut d = s.policy.distribution(&eligible, &ctx);
+                floor::apply(&mut d, self.config.min_probability);
+                reasons.push(d.note.clone());
+                match bandit::sample(&d, &mut self.rng) {
+                    Some(c) => {
+                        let source = if c.exploit {
+                            Source::Exploit
+                        } else {
+                            Source::Explore
+                        };
+                        reasons.push(format!(
+                            "{} of {} variants eligible; chose this one with probability {:.3} ({})",
+                            eligible.len(),
+                            s.config.variants.len(),
+                            c.probability,
+                            if c.exploit { "the policy's current best" } else { "exploring" }
+                        ));
+                        (c.arm, c.probability, source)
+                    }
+                    None => (default_idx, 1.0, Source::Default),
+                }
+            }
+        };
+        let learn = matches!(source, Source::Explore | Source::Exploit | Source::Rule);
+        Ok(self.record(si, arm, probability, source, named, reasons, learn, now_ms))
+    }
+
+    fn fallback(
+        &mut self,
+        si: usize,
+        now_ms: f64,
+        source: Source,
+        scores: BTreeMap<String, f32>,
+        reasons: Vec<String>,
+    ) -> Decision {
+        let d = self.slots.get(si).map(|s| s.default_idx).unwrap_or(0);
+        self.record(si, d, 1.0, source, scores, reasons, false, now_ms)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        si: usize,
+        arm: usize,
+        probability: f64,
+        source: Source,
+        scores: BTreeMap<String, f32>,
+        reasons: Vec<String>,
+        learn: bool,
+        now_ms: f64,
+    ) -> Decision {
+        self.seq += 1;
+        let id = format!("{}-{}", self.id_prefix, self.seq);
+        while self.pending.len() >= self.config.max_pending {
+            self.close_oldest();
+        }
+        self.pending.push_back(Pending {
+            id: id.clone(),
+            slot: si,
+            arm,
+            probability,
+            ts: now_ms,
+            learn,
+            rewarded: false,
+        });
+        let (slot_id, variant) = match self.slots.get_mut(si) {
+            Some(s) => {
+                if let (Some(shown), Some(cap)) = (
+                    s.shown.get_mut(arm),
+                    s.config.variants.get(arm).and_then(|v| v.cap.as_ref()),
+                ) {
+                    shown.push_back(now_ms);
+                    while shown.len() > cap.max as usize {
+                        shown.pop_front();
+                    }
+                }
+                (s.config.id.clone(), s.config.variants.get(arm).cloned())
+            }
+            None => (String::new(), None),
+        };
+        let (variant_id, kind, content, tags) = match variant {
+            Some(v) => (v.id, v.kind, v.content, v.tags),
+            None => (
+                String::new(),
+                VariantKind::Copy,
+                serde_json::Value::Null,
+                Vec::new(),
+            ),
+        };
+        Decision {
+            decision_id: id,
+            slot: slot_id,
+            variant_id,
+            kind,
+            content,
+            tags,
+            probability,
+            scores,
+            source,
+            reasons,
+        }
+    }
+
+    /// Closes decisions older than the reward window: reward 0 for the unrewarded.
+    fn expire(&mut self, now_ms: f64) {
+        let window_ms = self.config.reward_window_s * 1000.0;
+        while self
+            .pending
+            .front()
+            .is_some_and(|p| now_ms - p.ts > window_ms)
+        {
+            self.close_oldest();
+        }
+    }
+
+    fn close_oldest(&mut self) {
+        if let Some(p) = self.pending.pop_front() {
+            if p.learn && !p.rewarded {
+                if let Some(s) = self.slots.get_mut(p.slot) {
+                    s.policy
+                        .update(p.arm, &PolicyContext::default(), 0.0, p.probability);
+                }
+            }
+            self.closed.push_back(p.id);
+            while self.closed.len() > 1024 {
+                self.closed.pop_front();
+            }
+        }
+    }
+
+    /// Feeds the outcome of a decision (a value in [0, 1]) to its slot's policy.
+    pub fn reward(&mut self, decision_id: &str, value: f64, now_ms: f64) -> Result<(), Error> {
+        check_now(now_ms)?;
+        if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
+            return Err(DecisionError::InvalidReward { value }.into());
+        }
+        self.expire(now_ms);
+        let id = crate::event::truncate(decision_id, 64);
+        let Some(p) = self.pending.iter_mut().find(|p| p.id == decision_id) else {
+            if self.closed.iter().any(|c| c == decision_id) {
+                return Err(DecisionError::RewardWindowClosed {
+                    id,
+                    window_s: self.config.reward_window_s,
+                }
+                .into());
+            }
+            return Err(DecisionError::UnknownDecision { id }.into());
+        };
+        if p.rewarded {
+            return Err(DecisionError::AlreadyRewarded { id }.into());
+        }
+        p.rewarded = true;
+        if p.learn {
+            if let Some(s) = self.slots.get_mut(p.slot) {
+                s.policy
+                    .update(p.arm, &PolicyContext::default(), value, p.probability);
+            }
+        }
+        Ok(())
+    }
+
+    /// Versioned, checksummed bytes holding the session, the context, the learned policies,
+    /// the caps, the pending decisions and the random state.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let state = EngineState {
+            session: self.session.to_state(),
+            context: self.ctx.clone(),
+            slots: self
+                .slots
+                .iter()
+                .map(|s| SlotState {
+                    id: s.config.id.clone(),
+                    variants: s.config.variants.iter().map(|v| v.id.clone()).collect(),
+                    policy: s.policy.clone(),
+                    shown: s
+                        .shown
+                        .iter()
+                        .map(|q| q.iter().copied().collect())
+                        .collect(),
+                })
+                .collect(),
+            pending: self
+                .pending
+                .iter()
+                .map(|p| PendingState {
+                    id: p.id.clone(),
+                    slot: p.slot,
+                    arm: p.arm,
+                    probability: p.probability,
+                    ts: p.ts,
+                    learn: p.learn,
+                    rewarded: p.rewarded,
+                })
+                .collect(),
+            rng: self.rng.clone(),
+            seq: self.seq,
+            id_prefix: self.id_prefix.clone(),
+            holdout: self.holdout,
+        };
+        snapshot::encode(&state)
+    }
+
+    /// Rebuilds an engine from `snapshot()` bytes with the current config and models. State
+    /// that no longer fits the config (a slot whose variants changed) starts fresh and is noted
+    /// in [`Engine::restore_notes`]; corrupt bytes are an error.
+    pub fn restore(
+        bytes: &[u8],
+        config: EngineConfig,
+        models: Vec<PropensityModel>,
+        now_ms: f64,
+    ) -> Result<Engine, Error> {
+        let state = snapshot::decode(bytes)?;
+        let corrupt =
+            |message: String| Error::Snapshot(crate::error::SnapshotError::Corrupt { message });
+        let session =
+            Session::from_state(state.session, config.session.clone()).map_err(corrupt)?;
+        validate_context(&state.context).map_err(|m| corrupt(format!("context: {m}")))?;
+        if state.id_prefix.len() != 8 || !state.id_prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(corrupt("decision id prefix".into()));
+        }
+        let mut e = Engine::new(
+            config,
+            models,
+            EngineOptions {
+                seed: Some(0),
+                ..Default::default()
+            },
+            now_ms,
+        )?;
+        e.session = session;
+        e.ctx = state.context;
+        e.rng = state.rng;
+        e.seq = state.seq;
+        e.id_prefix = state.id_prefix;
+        e.holdout = state.holdout;
+        let mut slot_map = vec![None; state.slots.len()];
+        for (old_i, st) in state.slots.into_iter().enumerate() {
+            let Some(new_i) = e.slots.iter().position(|s| s.config.id == st.id) else {
+                e.restore_notes.push(format!(
+                    "slot {:?} is no longer configured; its state was dropped",
+                    st.id
+                ));
+                continue;
+            };
+            let Some(s) = e.slots.get_mut(new_i) else {
+                continue;
+            };
+            let same_variants = s
+                .config
+                .variants
+                .iter()
+                .map(|v| &v.id)
+                .eq(st.variants.iter());
+            if !same_variants
+                || !st.policy.fits(&e.config.policy, s.config.variants.len())
+                || st.shown.len() != s.shown.len()
+            {
+                e.restore_notes.push(format!(
+                    "slot {:?}: variants or policy changed since the snapshot; it starts fresh",
+                    st.id
+                ));
+                continue;
+            }
+            if st.shown.iter().flatten().any(|t| !t.is_finite()) {
+                return Err(corrupt(format!("slot {:?}: exposure times", st.id)));
+            }
+            s.policy = st.policy;
+            s.shown = st.shown.into_iter().map(VecDeque::from).collect();
+            if let Some(m) = slot_map.get_mut(old_i) {
+                *m = Some(new_i);
+            }
+        }
+        for p in state.pending.into_iter().take(e.config.max_pending) {
+            let Some(Some(slot)) = slot_map.get(p.slot).copied() else {
+                continue;
+            };
+            let arms = e
+                .slots
+                .get(slot)
+                .map(|s| s.config.variants.len())
+                .unwrap_or(0);
+            if p.arm >= arms
+                || !(p.probability.is_finite() && p.probability > 0.0 && p.probability <= 1.0)
+                || !p.ts.is_finite()
+            {
+                return Err(corrupt(format!("pending decision {:?}", p.id)));
+            }
+            e.pending.push_back(Pending {
+                id: p.id,
+                slot,
+                arm: p.arm,
+                probability: p.probability,
+                ts: p.ts,
+                learn: p.learn,
+                rewarded: p.rewarded,
+            });
+        }
+        e.expire(now_ms);
+        Ok(e)
+    }
+}
+
+impl TrackReport {
+    fn reject(&mut self, index: usize, err: &EventError) {
+        self.rejected_count += 1;
+        if self.rejected.len() < 100 {
+            self.rejected.push(Rejected {
+                index,
+                code: err.code().to_owned(),
+                message: err.to_string(),
+            });
+        }
+    }
+}

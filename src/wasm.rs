@@ -1,0 +1,308 @@
+//! The wasm-bindgen binding: the only module that knows about JavaScript. It converts JS values
+//! in and out (serde-wasm-bindgen for the hot path, `JSON.stringify` + serde_json for config),
+//! reads the clock, and turns every [`Error`] into a JS `Error` whose `code` is
+//! [`Error::code`]. Nothing here panics on input; the core never sees a `JsValue`.
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use crate::decision::{Engine, EngineConfig, EngineOptions, Rejected, TrackReport};
+use crate::error::Error;
+use crate::event::EventInput;
+use crate::features::Context;
+use crate::model::PropensityModel;
+use crate::Purposes;
+
+fn js_error(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(code));
+    err.into()
+}
+
+fn to_js(e: Error) -> JsValue {
+    js_error(e.code(), &e.to_string())
+}
+
+fn bad_arg(message: &str) -> JsValue {
+    js_error("invalid_argument", message)
+}
+
+fn serialize<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error("internal", &e.to_string()))
+}
+
+/// A JSON text, or an object turned into JSON text.
+fn json_text(v: &JsValue, what: &str) -> Result<String, JsValue> {
+    if let Some(s) = v.as_string() {
+        return Ok(s);
+    }
+    if v.is_object() {
+        return js_sys::JSON::stringify(v)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| bad_arg(&format!("{what} could not be turned into JSON")));
+    }
+    Err(bad_arg(&format!(
+        "{what} must be an object or a JSON string"
+    )))
+}
+
+fn bytes_of(v: &JsValue, what: &str) -> Result<Vec<u8>, JsValue> {
+    if let Some(u8a) = v.dyn_ref::<js_sys::Uint8Array>() {
+        return Ok(u8a.to_vec());
+    }
+    if let Some(buf) = v.dyn_ref::<js_sys::ArrayBuffer>() {
+        return Ok(js_sys::Uint8Array::new(buf).to_vec());
+    }
+    Err(bad_arg(&format!(
+        "{what} must be a Uint8Array or an ArrayBuffer"
+    )))
+}
+
+fn load_models(models: &JsValue) -> Result<Vec<PropensityModel>, JsValue> {
+    if models.is_undefined() || models.is_null() {
+        return Ok(Vec::new());
+    }
+    let arr = models
+        .dyn_ref::<js_sys::Array>()
+        .ok_or_else(|| bad_arg("models must be an array of {manifest, onnx}"))?;
+    let mut out = Vec::with_capacity(arr.length() as usize);
+    for (i, m) in arr.iter().enumerate() {
+        let get =
+            |k: &str| js_sys::Reflect::get(&m, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+        let manifest = json_text(&get("manifest"), &format!("models[{i}].manifest"))?;
+        let onnx = bytes_of(&get("onnx"), &format!("models[{i}].onnx"))?;
+        out.push(PropensityModel::load(&manifest, &onnx).map_err(|e| to_js(e.into()))?);
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+struct JsOptions {
+    /// Number (integer up to 2^53) or decimal string.
+    seed: Option<serde_json::Value>,
+    session_start: Option<f64>,
+    visitor_id: Option<String>,
+    /// Fix the clock (ms since the epoch) instead of reading Date.now(); for tests.
+    now: Option<f64>,
+}
+
+fn parse_options(v: &JsValue) -> Result<(EngineOptions, Option<f64>), JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok((EngineOptions::default(), None));
+    }
+    let o: JsOptions = serde_json::from_str(&json_text(v, "options")?).map_err(|e| {
+        bad_arg(&format!(
+            "options: {e} (known: seed, sessionStart, visitorId, now)"
+        ))
+    })?;
+    let seed = match o.seed {
+        None => None,
+        Some(serde_json::Value::Number(n)) => Some(
+            n.as_u64()
+                .ok_or_else(|| bad_arg("options.seed must be a non-negative integer"))?,
+        ),
+        Some(serde_json::Value::String(s)) => Some(
+            s.parse()
+                .map_err(|_| bad_arg("options.seed must be an integer"))?,
+        ),
+        Some(_) => return Err(bad_arg("options.seed must be an integer")),
+    };
+    Ok((
+        EngineOptions {
+            seed,
+            session_start: o.session_start,
+            visitor_id: o.visitor_id,
+        },
+        o.now,
+    ))
+}
+
+/// The edgewise engine for one visitor (JS class `Engine`).
+#[wasm_bindgen(js_name = Engine)]
+pub struct JsEngine {
+    inner: Engine,
+    fixed_now: Option<f64>,
+}
+
+#[wasm_bindgen(js_class = Engine)]
+impl JsEngine {
+    fn now(&self) -> f64 {
+        self.fixed_now.unwrap_or_else(js_sys::Date::now)
+    }
+
+    /// `Engine.create(config, models, options?)`: config is an object or JSON text; models an
+    /// array of `{manifest, onnx}` (manifest object or JSON text, onnx a Uint8Array);
+    /// options `{seed, sessionStart, visitorId, now}`.
+    pub fn create(config: JsValue, models: JsValue, options: JsValue) -> Result<JsEngine, JsValue> {
+        let config =
+            EngineConfig::from_json(&json_text(&config, "config")?).map_err(|e| to_js(e.into()))?;
+        let models = load_models(&models)?;
+        let (opts, fixed_now) = parse_options(&options)?;
+        let now = fixed_now.unwrap_or_else(js_sys::Date::now);
+        let inner = Engine::new(config, models, opts, now).map_err(to_js)?;
+        Ok(JsEngine { inner, fixed_now })
+    }
+
+    /// `Engine.restore(bytes, config, models, options?)`: an engine from `snapshot()` bytes.
+    pub fn restore(
+        bytes: JsValue,
+        config: JsValue,
+        models: JsValue,
+        options: JsValue,
+    ) -> Result<JsEngine, JsValue> {
+        let bytes = bytes_of(&bytes, "snapshot")?;
+        let config =
+            EngineConfig::from_json(&json_text(&config, "config")?).map_err(|e| to_js(e.into()))?;
+        let models = load_models(&models)?;
+        let (_, fixed_now) = parse_options(&options)?;
+        let now = fixed_now.unwrap_or_else(js_sys::Date::now);
+        let inner = Engine::restore(&bytes, config, models, now).map_err(to_js)?;
+        Ok(JsEngine { inner, fixed_now })
+    }
+
+    /// Records one event `{kind, ts?, category?, price?, item_id?, query?, name?, value?}`.
+    pub fn track(&mut self, event: JsValue) -> Result<(), JsValue> {
+        let now = self.now();
+        let ev = EventInput::deserialize(serde_wasm_bindgen::Deserializer::from(event))
+            .map_err(|e| js_error("event_malformed", &format!("malformed event: {e}")))?;
+        self.inner.track(&ev, now).map_err(to_js)
+    }
+
+    /// Records an array of events; returns `{accepted, rejected: [{index, code, message}], rejected_count}`.
+    #[wasm_bindgen(js_name = trackMany)]
+    pub fn track_many(&mut self, events: JsValue) -> Result<JsValue, JsValue> {
+        let now = self.now();
+        let arr = events
+            .dyn_ref::<js_sys::Array>()
+            .ok_or_else(|| bad_arg("trackMany takes an array of events"))?;
+        let mut parsed = Vec::with_capacity(arr.length() as usize);
+        let mut malformed = Vec::new();
+        for (i, v) in arr.iter().enumerate() {
+            match EventInput::deserialize(serde_wasm_bindgen::Deserializer::from(v)) {
+                Ok(ev) => parsed.push((i, ev)),
+                Err(e) => malformed.push(Rejected {
+                    index: i,
+                    code: "event_malformed".into(),
+                    message: format!("malformed event: {e}"),
+                }),
+            }
+        }
+        let evs: Vec<EventInput<'static>> = parsed.iter().map(|(_, e)| e.clone()).collect();
+        let mut report = self.inner.track_many(&evs, now).map_err(to_js)?;
+        // Map indices back to the caller's array and merge the malformed ones.
+        for r in &mut report.rejected {
+            r.index = parsed.get(r.index).map(|(i, _)| *i).unwrap_or(r.index);
+        }
+        let total_rejected = report.rejected_count + malformed.len();
+        let mut rejected: Vec<Rejected> = malformed.into_iter().chain(report.rejected).collect();
+        rejected.sort_by_key(|r| r.index);
+        rejected.truncate(100);
+        serialize(&TrackReport {
+            accepted: report.accepted,
+            rejected,
+            rejected_count: total_rejected,
+        })
+    }
+
+    /// Chooses the variant of `slot`: `{decision_id, slot, variant_id, kind, content, tags,
+    /// probability, scores, source, reasons}`.
+    pub fn decide(&mut self, slot: &str) -> Result<JsValue, JsValue> {
+        let now = self.now();
+        let d = self.inner.decide(slot, now).map_err(to_js)?;
+        serialize(&d)
+    }
+
+    /// Feeds the outcome (0..1) of a decision back to the policy.
+    pub fn reward(&mut self, decision_id: &str, value: f64) -> Result<(), JsValue> {
+        let now = self.now();
+        self.inner.reward(decision_id, value, now).map_err(to_js)
+    }
+
+    /// Versioned, checksummed state bytes for storage.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.inner.snapshot()
+    }
+
+    /// `{storage, personalization, measurement, profile_sync}` (missing keys are false).
+    #[wasm_bindgen(js_name = setConsent)]
+    pub fn set_consent(&mut self, purposes: JsValue) -> Result<(), JsValue> {
+        let p: Purposes = serde_json::from_str(&json_text(&purposes, "consent")?).map_err(|e| {
+            js_error(
+                "invalid_consent",
+                &format!(
+                    "consent: {e} (known: storage, personalization, measurement, profile_sync)"
+                ),
+            )
+        })?;
+        self.inner.set_consent(p);
+        Ok(())
+    }
+
+    /// Host context, e.g. `{device: "mobile", hour_of_day: 14}`.
+    #[wasm_bindgen(js_name = setContext)]
+    pub fn set_context(&mut self, ctx: JsValue) -> Result<(), JsValue> {
+        let c: Context = serde_json::from_str(&json_text(&ctx, "context")?).map_err(|e| {
+            js_error(
+                "invalid_context",
+                &format!("context values must be numbers or text: {e}"),
+            )
+        })?;
+        self.inner.set_context(c).map_err(to_js)
+    }
+
+    /// Fixes the engine clock (ms since the epoch), for tests and replays.
+    #[wasm_bindgen(js_name = setNow)]
+    pub fn set_now(&mut self, now: f64) -> Result<(), JsValue> {
+        if !(now.is_finite() && now > 0.0) {
+            return Err(js_error("invalid_clock", "setNow takes ms since the epoch"));
+        }
+        self.fixed_now = Some(now);
+        Ok(())
+    }
+
+    /// Current scores `{name: probability}` (a failing model is left out).
+    pub fn scores(&mut self) -> Result<JsValue, JsValue> {
+        let now = self.now();
+        let (scores, _) = self.inner.scores(now);
+        let names: Vec<&str> = self.inner.models().iter().map(|m| m.score_name()).collect();
+        let map: std::collections::BTreeMap<&str, f32> = names
+            .into_iter()
+            .zip(scores)
+            .filter_map(|(n, s)| s.map(|p| (n, p)))
+            .collect();
+        serialize(&map)
+    }
+
+    /// A summary for debug panels: events in the window, total, consent, holdout, pending rewards.
+    pub fn state(&self) -> Result<JsValue, JsValue> {
+        #[derive(Serialize)]
+        struct State<'a> {
+            events: usize,
+            total_events: u64,
+            consent: Purposes,
+            holdout: bool,
+            pending_rewards: usize,
+            models: Vec<&'a str>,
+            restore_notes: &'a [String],
+        }
+        serialize(&State {
+            events: self.inner.session().len(),
+            total_events: self.inner.session().total(),
+            consent: self.inner.consent(),
+            holdout: self.inner.in_holdout(),
+            pending_rewards: self.inner.pending_count(),
+            models: self.inner.models().iter().map(|m| m.name()).collect(),
+            restore_notes: self.inner.restore_notes(),
+        })
+    }
+}
+
+/// The runtime's version (Cargo package version).
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

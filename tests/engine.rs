@@ -1,0 +1,475 @@
+//! The engine end to end: create → track → decide → reward → snapshot → restore, with the
+//! bundled models and the demo config, and every way a call can be wrong.
+
+mod common;
+
+use common::{demo_config, load, T0};
+use edgewise::{Engine, EngineConfig, EngineOptions, EventInput, Purposes, Source};
+
+fn seeded(seed: u64) -> EngineOptions {
+    EngineOptions {
+        seed: Some(seed),
+        ..Default::default()
+    }
+}
+
+fn consent() -> Purposes {
+    Purposes {
+        personalization: true,
+        storage: true,
+        ..Default::default()
+    }
+}
+
+fn engine(config: EngineConfig, seed: u64) -> Engine {
+    let models = vec![load("purchase-lr"), load("churn-mlp")];
+    let mut e = Engine::new(config, models, seeded(seed), T0).unwrap();
+    e.set_consent(consent());
+    e
+}
+
+fn no_holdout() -> EngineConfig {
+    let mut c = demo_config();
+    c.holdout = 0.0;
+    c
+}
+
+fn shopper(e: &mut Engine) {
+    let t = T0 + 1_000.0;
+    for (i, c) in ["shoes", "bags", "shoes"].iter().enumerate() {
+        e.track(
+            &EventInput::new("product_view", t + i as f64)
+                .category(c)
+                .price(60.0),
+            t + 10.0,
+        )
+        .unwrap();
+    }
+    e.track(
+        &EventInput::new("add_to_cart", t + 5.0)
+            .category("shoes")
+            .price(60.0),
+        t + 10.0,
+    )
+    .unwrap();
+    e.track(&EventInput::new("checkout_start", t + 6.0), t + 10.0)
+        .unwrap();
+    e.track(&EventInput::new("scroll", t + 7.0).value(0.9), t + 10.0)
+        .unwrap();
+    e.track(&EventInput::new("dwell", t + 8.0).value(40.0), t + 10.0)
+        .unwrap();
+}
+
+#[test]
+fn decisions_carry_probability_source_scores_and_reasons() {
+    let mut e = engine(no_holdout(), 1);
+    shopper(&mut e);
+    let now = T0 + 20_000.0;
+    for slot in ["hero-headline", "layout", "offer"] {
+        let d = e.decide(slot, now).unwrap();
+        assert_eq!(d.slot, slot);
+        assert!(d.probability > 0.0 && d.probability <= 1.0);
+        assert!(
+            d.scores.contains_key("purchase") && d.scores.contains_key("churn"),
+            "{d:?}"
+        );
+        assert!(
+            matches!(
+                d.source,
+                Source::Explore | Source::Exploit | Source::Rule | Source::Default
+            ),
+            "{d:?}"
+        );
+        assert!(!d.reasons.is_empty());
+        assert!(!d.decision_id.is_empty());
+    }
+    // A shopper with a cart and a checkout start has a high purchase score, so "urgent" is
+    // eligible and "comeback" (churn >= 0.5) is not.
+    let d = e.decide("hero-headline", now).unwrap();
+    assert!(d.scores["purchase"] > 0.3, "{:?}", d.scores);
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.contains("\"comeback\" not eligible")),
+        "{:?}",
+        d.reasons
+    );
+    // The free-shipping offer needs cart_value > 50: 60 in the cart.
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..200 {
+        seen.insert(e.decide("offer", now).unwrap().variant_id);
+    }
+    assert!(seen.contains("free-shipping"), "{seen:?}");
+}
+
+#[test]
+fn rules_exclude_and_caps_limit() {
+    let mut e = engine(no_holdout(), 2);
+    // A bare session: one product view, nothing in the cart → list layout not eligible (needs 2
+    // views), so layout is decided by the rules alone.
+    e.track(&EventInput::new("product_view", T0 + 1.0), T0 + 2.0)
+        .unwrap();
+    let d = e.decide("layout", T0 + 3.0).unwrap();
+    assert_eq!(d.variant_id, "grid");
+    assert_eq!(d.source, Source::Default);
+    assert_eq!(d.probability, 1.0);
+    e.track(&EventInput::new("product_view", T0 + 4.0), T0 + 5.0)
+        .unwrap();
+    let d = e.decide("layout", T0 + 6.0).unwrap();
+    assert!(
+        matches!(d.source, Source::Explore | Source::Exploit),
+        "{d:?}"
+    );
+
+    // Cap: free-shipping at most 3 times ever.
+    shopper(&mut e);
+    let mut shown = 0;
+    for i in 0..300 {
+        let d = e.decide("offer", T0 + 30_000.0 + i as f64).unwrap();
+        if d.variant_id == "free-shipping" {
+            shown += 1;
+        }
+    }
+    assert_eq!(shown, 3);
+}
+
+#[test]
+fn no_consent_and_holdout_show_the_default() {
+    let mut e = Engine::new(
+        no_holdout(),
+        vec![load("purchase-lr"), load("churn-mlp")],
+        seeded(3),
+        T0,
+    )
+    .unwrap();
+    let d = e.decide("hero-headline", T0 + 1.0).unwrap();
+    assert_eq!(
+        (d.source, d.variant_id.as_str(), d.probability),
+        (Source::NoConsent, "welcome", 1.0)
+    );
+    assert!(d.scores.is_empty(), "no scoring without consent");
+
+    let mut c = no_holdout();
+    c.holdout = 0.5;
+    let mut held = 0;
+    for v in 0..400 {
+        let opts = EngineOptions {
+            visitor_id: Some(format!("visitor-{v}")),
+            seed: Some(v),
+            ..Default::default()
+        };
+        let mut e = Engine::new(
+            c.clone(),
+            vec![load("purchase-lr"), load("churn-mlp")],
+            opts.clone(),
+            T0,
+        )
+        .unwrap();
+        e.set_consent(consent());
+        let d = e.decide("offer", T0 + 1.0).unwrap();
+        if d.source == Source::Holdout {
+            held += 1;
+            assert_eq!(d.variant_id, "none");
+        }
+        // The same visitor id always lands in the same group.
+        let again = Engine::new(c.clone(), vec![load("purchase-lr")], opts, T0);
+        assert!(again.is_err() || again.is_ok_and(|a| a.in_holdout() == e.in_holdout()));
+    }
+    assert!(
+        (160..=240).contains(&held),
+        "{held} of 400 in a 50% holdout"
+    );
+}
+
+#[test]
+fn rewards_are_taken_once_within_the_window() {
+    let mut c = no_holdout();
+    c.reward_window_s = 60.0;
+    let mut e = engine(c, 4);
+    let d = e.decide("hero-headline", T0 + 1.0).unwrap();
+    e.reward(&d.decision_id, 1.0, T0 + 2.0).unwrap();
+    assert_eq!(
+        e.reward(&d.decision_id, 1.0, T0 + 3.0).unwrap_err().code(),
+        "already_rewarded"
+    );
+    assert_eq!(
+        e.reward("nope", 1.0, T0 + 3.0).unwrap_err().code(),
+        "unknown_decision"
+    );
+    assert_eq!(
+        e.reward(&d.decision_id, f64::NAN, T0 + 3.0)
+            .unwrap_err()
+            .code(),
+        "invalid_reward"
+    );
+    assert_eq!(
+        e.reward(&d.decision_id, 2.0, T0 + 3.0).unwrap_err().code(),
+        "invalid_reward"
+    );
+    let late = e.decide("hero-headline", T0 + 10.0).unwrap();
+    assert_eq!(e.pending_count(), 1);
+    let err = e
+        .reward(&late.decision_id, 1.0, T0 + 10.0 + 61_000.0)
+        .unwrap_err();
+    assert_eq!(err.code(), "reward_window_closed");
+    assert_eq!(e.pending_count(), 0);
+    assert_eq!(e.decide("sidebar", T0).unwrap_err().code(), "unknown_slot");
+    assert_eq!(
+        e.decide("offer", f64::NAN).unwrap_err().code(),
+        "invalid_clock"
+    );
+}
+
+#[test]
+fn the_policy_learns_which_variant_pays() {
+    // Only "detailed" is ever rewarded; after a few hundred decisions it is the exploit choice.
+    let mut e = engine(no_holdout(), 5);
+    let mut last = Vec::new();
+    for i in 0..600 {
+        let now = T0 + 1_000.0 * i as f64;
+        let d = e.decide("hero-headline", now).unwrap();
+        let r = if d.variant_id == "detailed" { 1.0 } else { 0.0 };
+        e.reward(&d.decision_id, r, now + 1.0).unwrap();
+        if i >= 500 {
+            last.push(d);
+        }
+    }
+    let detailed = last.iter().filter(|d| d.variant_id == "detailed").count();
+    assert!(detailed >= 80, "detailed chosen {detailed} of the last 100");
+    assert!(last
+        .iter()
+        .filter(|d| d.variant_id == "detailed")
+        .all(|d| d.source == Source::Exploit));
+}
+
+#[test]
+fn same_seed_same_decisions() {
+    let run = |seed| {
+        let mut e = engine(no_holdout(), seed);
+        shopper(&mut e);
+        (0..50)
+            .map(|i| {
+                e.decide("hero-headline", T0 + 20_000.0 + i as f64)
+                    .unwrap()
+                    .variant_id
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(9), run(9));
+    assert_ne!(run(9), run(10));
+}
+
+#[test]
+fn snapshot_restore_continues_exactly() {
+    let mut a = engine(no_holdout(), 6);
+    shopper(&mut a);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let d = a.decide("offer", T0 + 20_000.0 + i as f64).unwrap();
+        if i % 2 == 0 {
+            a.reward(&d.decision_id, 1.0, T0 + 20_500.0).unwrap();
+        }
+        ids.push(d.decision_id);
+    }
+    let bytes = a.snapshot();
+    let mut b = Engine::restore(
+        &bytes,
+        no_holdout(),
+        vec![load("purchase-lr"), load("churn-mlp")],
+        T0 + 21_000.0,
+    )
+    .unwrap();
+    b.set_consent(consent());
+    assert_eq!(b.snapshot(), bytes, "restore → snapshot is the identity");
+    assert_eq!(b.session().len(), a.session().len());
+    // An odd decision from before the snapshot can still be rewarded after restore, once.
+    b.reward(&ids[1], 1.0, T0 + 22_000.0).unwrap();
+    assert_eq!(
+        b.reward(&ids[0], 1.0, T0 + 22_000.0).unwrap_err().code(),
+        "already_rewarded"
+    );
+    a.reward(&ids[1], 1.0, T0 + 22_000.0).unwrap();
+    for i in 0..30 {
+        let now = T0 + 23_000.0 + i as f64;
+        let (da, db) = (
+            a.decide("hero-headline", now).unwrap(),
+            b.decide("hero-headline", now).unwrap(),
+        );
+        assert_eq!(
+            (da.decision_id, da.variant_id, da.probability),
+            (db.decision_id, db.variant_id, db.probability)
+        );
+    }
+}
+
+#[test]
+fn damaged_snapshots_are_refused() {
+    let mut e = engine(no_holdout(), 7);
+    shopper(&mut e);
+    let good = e.snapshot();
+    let restore = |b: &[u8]| {
+        Engine::restore(b, no_holdout(), vec![], T0)
+            .map(|_| ())
+            .unwrap_err()
+            .code()
+    };
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x20;
+    assert_eq!(restore(&flipped), "snapshot_checksum_mismatch");
+    assert_eq!(restore(&good[..good.len() - 3]), "snapshot_truncated");
+    assert_eq!(restore(b"{\"json\": true}"), "snapshot_not_recognized");
+    assert_eq!(restore(&[]), "snapshot_not_recognized");
+    let mut v2 = good.clone();
+    v2[8] = 2;
+    assert_eq!(restore(&v2), "snapshot_unsupported_version");
+    // Valid checksum over a payload that does not describe a valid state.
+    let payload = br#"{"session": 1}"#;
+    let mut forged = b"EDGEWISE\x01\x00".to_vec();
+    forged.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    forged.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    forged.extend_from_slice(payload);
+    assert_eq!(restore(&forged), "snapshot_corrupt");
+}
+
+#[test]
+fn restore_with_a_changed_config_keeps_what_still_fits() {
+    let mut e = engine(no_holdout(), 8);
+    let d = e.decide("layout", T0 + 1.0).unwrap();
+    let bytes = e.snapshot();
+    let mut c = no_holdout();
+    c.slots.retain(|s| s.id != "offer");
+    c.slots[0].variants.pop(); // hero-headline loses a variant
+    let r = Engine::restore(
+        &bytes,
+        c,
+        vec![load("purchase-lr"), load("churn-mlp")],
+        T0 + 2.0,
+    )
+    .unwrap();
+    let notes = r.restore_notes().join("\n");
+    assert!(
+        notes.contains("\"offer\" is no longer configured"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("\"hero-headline\": variants or policy changed"),
+        "{notes}"
+    );
+    let mut r = r;
+    r.reward(&d.decision_id, 1.0, T0 + 3.0).unwrap(); // layout kept its pending decision
+}
+
+#[test]
+fn bad_config_is_refused_with_the_field_named() {
+    let base = std::fs::read_to_string(common::root().join("www/demo/config.json")).unwrap();
+    let models = || vec![load("purchase-lr"), load("churn-mlp")];
+    for (from, to, code, text) in [
+        (
+            "\"version\": 1",
+            "\"version\": 7",
+            "config_invalid",
+            "version 7",
+        ),
+        (
+            "\"holdout\": 0.05",
+            "\"holdout\": 0.9",
+            "config_invalid",
+            "holdout",
+        ),
+        (
+            "\"epsilon\": 0.1",
+            "\"epsilon\": 1.5",
+            "config_invalid",
+            "epsilon",
+        ),
+        (
+            "\"default\": \"grid\"",
+            "\"default\": \"masonry\"",
+            "config_invalid",
+            "masonry",
+        ),
+        (
+            "\"content\": \"ew-grid\"",
+            "\"content\": \"ew grid<script>\"",
+            "config_invalid",
+            "class name",
+        ),
+        (
+            "purchase >= 0.3",
+            "purchse >= 0.3",
+            "config_rule_invalid",
+            "unknown name `purchse`",
+        ),
+        (
+            "\"min_probability\"",
+            "\"min_probabilty\"",
+            "config_malformed",
+            "min_probabilty",
+        ),
+        (
+            "\"capacity\": 512",
+            "\"capacity\": 0",
+            "config_invalid",
+            "session.capacity",
+        ),
+    ] {
+        assert!(base.contains(from), "{from}");
+        let json = base.replacen(from, to, 1);
+        let err: edgewise::Error = match EngineConfig::from_json(&json) {
+            Err(e) => e.into(),
+            Ok(c) => Engine::new(c, models(), seeded(1), T0)
+                .map(|_| ())
+                .unwrap_err(),
+        };
+        assert_eq!(err.code(), code, "{to}: {err}");
+        assert!(err.to_string().contains(text), "{to}: {err}");
+    }
+    assert_eq!(
+        Engine::from_json("{not json", &[], seeded(1), T0)
+            .map(|_| ())
+            .unwrap_err()
+            .code(),
+        "config_malformed"
+    );
+    let two = vec![load("purchase-lr"), load("lr-logit")];
+    assert_eq!(
+        Engine::new(no_holdout(), two, seeded(1), T0)
+            .map(|_| ())
+            .unwrap_err()
+            .code(),
+        "model_duplicate_score"
+    );
+}
+
+#[test]
+fn track_many_keeps_the_good_and_reports_the_bad() {
+    let mut e = engine(no_holdout(), 9);
+    let evs = vec![
+        EventInput::new("page_view", T0 + 1.0),
+        EventInput::new("teleport", T0 + 1.0),
+        EventInput::new("add_to_cart", T0 + 2.0).price(-5.0),
+        EventInput::new("click", T0 + 3.0),
+    ];
+    let r = e.track_many(&evs, T0 + 10.0).unwrap();
+    assert_eq!(r.accepted, 2);
+    assert_eq!(r.rejected_count, 2);
+    assert_eq!(
+        r.rejected
+            .iter()
+            .map(|x| (x.index, x.code.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(1, "event_unknown_kind"), (2, "event_invalid_price")]
+    );
+    assert_eq!(e.session().len(), 2);
+    // A million-event burst stays bounded by the session capacity.
+    let burst: Vec<EventInput> = (0..100_000)
+        .map(|i| EventInput::new("scroll", T0 + 20.0 + i as f64 * 0.001).value(0.5))
+        .collect();
+    for _ in 0..10 {
+        e.track_many(&burst, T0 + 1_000.0).unwrap();
+    }
+    assert_eq!(e.session().len(), 512);
+    assert_eq!(e.session().total(), 1_000_002);
+    assert!(e.decide("hero-headline", T0 + 2_000.0).is_ok());
+}

@@ -1,0 +1,135 @@
+//! Loading real ONNX files: tract's answers against onnxruntime's (recorded by
+//! models/gen_models.py), and every way a model can be wrong.
+
+mod common;
+
+use common::{load, model_files};
+use edgewise::PropensityModel;
+
+#[test]
+fn tract_matches_onnxruntime_on_every_fixture() {
+    let text = std::fs::read_to_string(common::root().join("tests/fixtures/models/reference.json"))
+        .unwrap();
+    let reference: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let inputs: Vec<Vec<f32>> = serde_json::from_value(reference["inputs"].clone()).unwrap();
+    let outputs = reference["outputs"].as_object().unwrap();
+    assert!(
+        outputs.len() >= 6,
+        "reference covers {} models",
+        outputs.len()
+    );
+    for (name, want) in outputs {
+        let mut m = load(name);
+        let want: Vec<f64> = serde_json::from_value(want.clone()).unwrap();
+        let logit = m.manifest().output_kind == edgewise::OutputKind::Logit;
+        for (x, w) in inputs.iter().zip(&want) {
+            let p = f64::from(m.predict(x).unwrap());
+            // The runtime reports probabilities; for a logit model the reference is the raw logit.
+            let w = if logit { 1.0 / (1.0 + (-w).exp()) } else { *w };
+            assert!(
+                (p - w).abs() <= 1e-5,
+                "{name}: tract {p} vs onnxruntime {w}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sklearn_exports_load() {
+    for name in ["purchase-gbt", "churn-mlp", "sk-linear"] {
+        let m = load(name);
+        assert_eq!(m.width(), 24, "{name}");
+    }
+}
+
+fn load_err(manifest: &str, bytes: &[u8]) -> edgewise::Error {
+    PropensityModel::load(manifest, bytes)
+        .map(|_| ())
+        .unwrap_err()
+        .into()
+}
+
+#[test]
+fn bad_models_are_rejected_with_a_code() {
+    let (manifest, bytes) = model_files("purchase-lr");
+    let cases: Vec<(String, Vec<u8>, &str, &str)> = vec![
+        (
+            manifest.clone(),
+            b"<html>404 not found</html>".to_vec(),
+            "model_parse_failed",
+            "not a readable ONNX",
+        ),
+        (manifest.clone(), Vec::new(), "model_parse_failed", "empty"),
+        (
+            manifest.clone(),
+            bytes[..bytes.len() / 2].to_vec(),
+            "model_parse_failed",
+            "",
+        ),
+        (
+            "{}".into(),
+            bytes.clone(),
+            "model_manifest_invalid",
+            "missing field",
+        ),
+        (
+            manifest.replace("\"score\": \"purchase\"", "\"score\": \"2bad\""),
+            bytes.clone(),
+            "model_manifest_invalid",
+            "identifier",
+        ),
+        (
+            manifest.replace("\"output\": \"probability\"", "\"output\": \"nope\""),
+            bytes.clone(),
+            "model_outputs_unsupported",
+            "outputs are",
+        ),
+        (
+            manifest.replace("\"input\": \"features\"", "\"input\": \"x\""),
+            bytes.clone(),
+            "model_inputs_unsupported",
+            "input is",
+        ),
+        (
+            manifest.replace("\"class_index\": null", "\"class_index\": 1"),
+            bytes.clone(),
+            "model_outputs_unsupported",
+            "single value",
+        ),
+    ];
+    for (m, b, code, text) in cases {
+        let e = load_err(&m, &b);
+        assert_eq!(e.code(), code, "{e}");
+        assert!(e.to_string().contains(text), "{e}");
+    }
+    let (m, b) = model_files("wrong-width");
+    let e = load_err(&m, &b);
+    assert_eq!(e.code(), "model_width_mismatch");
+    assert!(e.to_string().contains("declares 10 inputs"), "{e}");
+    let (m, b) = model_files("two-inputs");
+    assert_eq!(load_err(&m, &b).code(), "model_inputs_unsupported");
+    // A logit model declared as probability produces values outside [0, 1] somewhere.
+    let (m, b) = model_files("lr-logit");
+    let mut ok = PropensityModel::load(&m, &b).unwrap();
+    let p = ok.predict(&[3.0; 24]).unwrap();
+    assert!((0.0..=1.0).contains(&p));
+    assert_eq!(
+        ok.predict(&[1.0; 3]).unwrap_err().code(),
+        "model_inference_failed"
+    );
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    let (manifest, bytes) = model_files("purchase-lr");
+    let mut rng = edgewise::rng::Rng::from_seed(5);
+    for round in 0..200 {
+        let mut b = bytes.clone();
+        // flip a few bytes
+        for _ in 0..1 + round % 8 {
+            let i = rng.below(b.len());
+            b[i] ^= (rng.next_u64() & 0xff) as u8 | 1;
+        }
+        let _ = PropensityModel::load(&manifest, &b);
+    }
+}

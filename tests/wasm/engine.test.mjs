@@ -1,0 +1,212 @@
+// Tests of the built wasm package (pkg/node) from Node: the JS API end to end, and bad input at
+// every entry point returning an Error with the right `code` while the engine keeps working.
+// Run: node --test tests/wasm/   (after `make wasm`)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(import.meta.url);
+const { Engine, version } = require(path.join(root, 'pkg/node/edgewise.js'));
+
+const T0 = 1_700_000_000_000;
+const config = JSON.parse(readFileSync(path.join(root, 'www/demo/config.json'), 'utf8'));
+const noHoldout = { ...config, holdout: 0 };
+
+function model(name, dir = 'models') {
+  return {
+    manifest: readFileSync(path.join(root, dir, `${name}.json`), 'utf8'),
+    onnx: new Uint8Array(readFileSync(path.join(root, dir, `${name}.onnx`))),
+  };
+}
+const models = () => [model('purchase-lr'), model('churn-mlp')];
+
+function create(seed = 1, cfg = noHoldout) {
+  const e = Engine.create(cfg, models(), { seed, now: T0 });
+  e.setConsent({ personalization: true, storage: true });
+  return e;
+}
+
+function shopper(e) {
+  e.setNow(T0 + 10_000);
+  const r = e.trackMany([
+    { kind: 'page_view', ts: T0 + 1 },
+    { kind: 'product_view', ts: T0 + 2, category: 'shoes', price: 60, item_id: 'sku-1' },
+    { kind: 'product_view', ts: T0 + 3, category: 'bags', price: 80 },
+    { kind: 'add_to_cart', ts: T0 + 4, category: 'shoes', price: 60 },
+    { kind: 'checkout_start', ts: T0 + 5 },
+    { kind: 'scroll', ts: T0 + 6, value: 0.8 },
+    { kind: 'dwell', ts: T0 + 7, value: 35 },
+  ]);
+  assert.equal(r.accepted, 7);
+}
+
+function throwsCode(fn, code) {
+  let caught;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof Error, `expected an Error with code ${code}, got ${caught}`);
+  assert.equal(caught.code, code, caught.message);
+  assert.ok(caught.message.length > 10);
+  return caught;
+}
+
+test('version matches Cargo.toml', () => {
+  const cargo = readFileSync(path.join(root, 'Cargo.toml'), 'utf8');
+  assert.equal(version(), /^version = "([^"]+)"/m.exec(cargo)[1]);
+});
+
+test('create → track → decide → reward → snapshot → restore', () => {
+  const e = create(1);
+  shopper(e);
+  const scores = e.scores();
+  assert.ok(scores.purchase > 0.3 && scores.purchase <= 1, JSON.stringify(scores));
+  assert.ok(scores.churn >= 0 && scores.churn <= 1);
+
+  const decisions = ['hero-headline', 'layout', 'offer'].map((slot) => e.decide(slot));
+  for (const d of decisions) {
+    assert.equal(typeof d.decision_id, 'string');
+    assert.ok(['explore', 'exploit', 'rule', 'default'].includes(d.source), d.source);
+    assert.ok(d.probability > 0 && d.probability <= 1);
+    assert.ok(Array.isArray(d.reasons) && d.reasons.length > 0);
+    assert.equal(typeof d.scores.purchase, 'number');
+  }
+  const offer = decisions[2];
+  assert.equal(typeof offer.content, 'object');
+  assert.equal(typeof offer.content.title, 'string');
+  e.reward(decisions[0].decision_id, 1);
+
+  const bytes = e.snapshot();
+  assert.ok(bytes instanceof Uint8Array && bytes.length > 100);
+  const r = Engine.restore(bytes, noHoldout, models(), { now: T0 + 11_000 });
+  r.setConsent({ personalization: true });
+  e.setNow(T0 + 11_000);
+  assert.deepEqual(r.scores(), e.scores());
+  assert.equal(r.state().events, 7);
+  // the restored engine continues the same random stream and decision ids
+  for (let i = 0; i < 10; i++) {
+    const a = e.decide('hero-headline');
+    const b = r.decide('hero-headline');
+    assert.deepEqual([a.decision_id, a.variant_id, a.probability], [b.decision_id, b.variant_id, b.probability]);
+  }
+  throwsCode(() => r.reward(decisions[0].decision_id, 1), 'already_rewarded');
+  r.reward(decisions[1].decision_id, 0);
+  e.free();
+  r.free();
+});
+
+test('without consent every slot shows its default', () => {
+  const e = Engine.create(noHoldout, models(), { seed: 2, now: T0 });
+  const d = e.decide('offer');
+  assert.equal(d.source, 'no_consent');
+  assert.equal(d.variant_id, 'none');
+  assert.equal(d.probability, 1);
+  e.free();
+});
+
+test('same seed, same decisions; different seed, different decisions', () => {
+  const run = (seed) => {
+    const e = create(seed);
+    shopper(e);
+    const out = [];
+    for (let i = 0; i < 40; i++) out.push(e.decide('hero-headline').variant_id);
+    e.free();
+    return out.join(',');
+  };
+  assert.equal(run(7), run(7));
+  assert.notEqual(run(7), run(8));
+});
+
+test('bad events are refused with a code and the engine keeps working', () => {
+  const e = create(3);
+  e.setNow(T0 + 1000);
+  throwsCode(() => e.track({ kind: 'teleport', ts: T0 + 1 }), 'event_unknown_kind');
+  throwsCode(() => e.track({ kind: 'add_to_cart', ts: T0 + 1, price: -3 }), 'event_invalid_price');
+  throwsCode(() => e.track({ kind: 'add_to_cart', ts: T0 + 1, price: NaN }), 'event_invalid_price');
+  throwsCode(() => e.track({ kind: 'page_view', ts: T0 + 86_400_000 }), 'event_in_future');
+  throwsCode(() => e.track({ kind: 'page_view', ts: T0 - 5 }), 'event_before_session_start');
+  throwsCode(() => e.track({ kind: 'scroll', ts: T0 + 1, value: 3 }), 'event_invalid_value');
+  throwsCode(() => e.track({ kind: 'search', ts: T0 + 1, query: 'x'.repeat(10_000) }), 'event_string_too_long');
+  throwsCode(() => e.track({ kind: 'click', ts: T0 + 1, colour: 'red' }), 'event_malformed');
+  throwsCode(() => e.track({ ts: T0 + 1 }), 'event_malformed');
+  throwsCode(() => e.track('page_view'), 'event_malformed');
+  throwsCode(() => e.track(null), 'event_malformed');
+  throwsCode(() => e.track({ kind: 'page_view', ts: 'yesterday' }), 'event_malformed');
+  throwsCode(() => e.trackMany('nope'), 'invalid_argument');
+  const r = e.trackMany([{ kind: 'click', ts: T0 + 2 }, { kind: 'bogus' }, 42, { kind: 'page_view', ts: T0 + 3 }]);
+  assert.equal(r.accepted, 2);
+  assert.equal(r.rejected_count, 2);
+  assert.deepEqual(r.rejected.map((x) => [x.index, x.code]), [[1, 'event_unknown_kind'], [2, 'event_malformed']]);
+  e.track({ kind: 'page_view' }); // ts defaults to the engine clock
+  assert.equal(e.state().events, 3);
+  assert.ok(e.decide('hero-headline').decision_id);
+  e.free();
+});
+
+test('bad calls to decide, reward, setConsent, setContext are refused with a code', () => {
+  const e = create(4);
+  throwsCode(() => e.decide('sidebar'), 'unknown_slot');
+  throwsCode(() => e.reward('nope', 1), 'unknown_decision');
+  const d = e.decide('layout');
+  throwsCode(() => e.reward(d.decision_id, 7), 'invalid_reward');
+  throwsCode(() => e.reward(d.decision_id, NaN), 'invalid_reward');
+  e.reward(d.decision_id, 1);
+  throwsCode(() => e.reward(d.decision_id, 1), 'already_rewarded');
+  throwsCode(() => e.setConsent({ personalisation: true }), 'invalid_consent');
+  throwsCode(() => e.setConsent(5), 'invalid_argument');
+  throwsCode(() => e.setContext({ device: { nested: true } }), 'invalid_context');
+  throwsCode(() => e.setNow(-1), 'invalid_clock');
+  e.setContext({ device: 'mobile', hour_of_day: 9 });
+  assert.ok(e.decide('offer').decision_id);
+  e.free();
+});
+
+test('bad config, models and snapshots are refused with a code', () => {
+  throwsCode(() => Engine.create('{oops', models(), { seed: 1 }), 'config_malformed');
+  throwsCode(() => Engine.create({ ...noHoldout, version: 9 }, models(), { seed: 1 }), 'config_invalid');
+  throwsCode(() => Engine.create(42, models()), 'invalid_argument');
+  const badRule = structuredClone(noHoldout);
+  badRule.slots[0].variants[1].eligibility = 'purchase >=';
+  throwsCode(() => Engine.create(badRule, models(), { seed: 1 }), 'config_rule_invalid');
+  throwsCode(() => Engine.create(noHoldout, [{ manifest: model('purchase-lr').manifest, onnx: new TextEncoder().encode('<html>') }]), 'model_parse_failed');
+  throwsCode(() => Engine.create(noHoldout, [{ manifest: '{}', onnx: model('purchase-lr').onnx }]), 'model_manifest_invalid');
+  throwsCode(() => Engine.create(noHoldout, [model('wrong-width', 'tests/fixtures/models')]), 'model_width_mismatch');
+  throwsCode(() => Engine.create(noHoldout, [model('two-inputs', 'tests/fixtures/models')]), 'model_inputs_unsupported');
+  throwsCode(() => Engine.create(noHoldout, [{ manifest: model('purchase-lr').manifest, onnx: 'base64?' }]), 'invalid_argument');
+  throwsCode(() => Engine.create(noHoldout, 'models'), 'invalid_argument');
+  throwsCode(() => Engine.create(noHoldout, models(), { sed: 1 }), 'invalid_argument');
+
+  const e = create(5);
+  shopper(e);
+  const good = e.snapshot();
+  const flipped = good.slice();
+  flipped[flipped.length >> 1] ^= 0x10;
+  throwsCode(() => Engine.restore(flipped, noHoldout, models()), 'snapshot_checksum_mismatch');
+  throwsCode(() => Engine.restore(good.slice(0, good.length - 10), noHoldout, models()), 'snapshot_truncated');
+  throwsCode(() => Engine.restore(new Uint8Array(64), noHoldout, models()), 'snapshot_not_recognized');
+  throwsCode(() => Engine.restore('bytes', noHoldout, models()), 'invalid_argument');
+  // after all that, the module and the first engine still work
+  assert.ok(e.decide('hero-headline').decision_id);
+  const fresh = create(6);
+  assert.ok(fresh.decide('offer').decision_id);
+  e.free();
+  fresh.free();
+});
+
+test('a long burst of events stays bounded', () => {
+  const e = create(7);
+  e.setNow(T0 + 60_000);
+  const batch = Array.from({ length: 10_000 }, (_, i) => ({ kind: 'scroll', ts: T0 + 1 + i, value: (i % 100) / 100 }));
+  for (let i = 0; i < 20; i++) assert.equal(e.trackMany(batch).accepted, 10_000);
+  const s = e.state();
+  assert.equal(s.events, 512);
+  assert.equal(s.total_events, 200_000);
+  assert.ok(e.decide('hero-headline').decision_id);
+  e.free();
+});
