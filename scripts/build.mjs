@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// The project's wasm build: reads wasm-pack.toml, builds the cdylib with cargo, runs
+// wasm-bindgen for every target, wasm-opt (npm binaryen) on the result, measures raw / optimized
+// / gzip / brotli sizes, writes pkg/sizes.json and fails when a budget is exceeded.
+//
+//   node scripts/build.mjs [--profile wasm-z] [--targets web,nodejs] [--no-opt]
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { parse } from 'smol-toml';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const flag = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const cfg = parse(readFileSync(path.join(root, 'wasm-pack.toml'), 'utf8'));
+const { crate, rust_target: rustTarget, out_name: outName } = cfg.build;
+const profile = flag('--profile') ?? cfg.build.profile;
+const only = flag('--targets')?.split(',');
+const targets = cfg.target.filter((t) => !only || only.includes(t.name));
+const optimize = cfg.wasm_opt?.enabled && !args.includes('--no-opt');
+if (targets.length === 0) fail(`no targets selected (wasm-pack.toml has ${cfg.target.map((t) => t.name)})`);
+
+function fail(msg) {
+  console.error(`build: ${msg}`);
+  process.exit(1);
+}
+
+function run(cmd, argv, opts = {}) {
+  console.log(`$ ${cmd} ${argv.join(' ')}`);
+  try {
+    execFileSync(cmd, argv, { cwd: root, stdio: 'inherit', ...opts });
+  } catch (e) {
+    fail(`${cmd} failed (exit ${e.status ?? e.message})`);
+  }
+}
+
+// 1. cargo: `cargo rustc --crate-type cdylib` so that the profile's LTO applies to the .wasm
+// (with crate-type ["cdylib", "rlib"], `cargo build` was seen not passing -C lto for it).
+run('cargo', ['rustc', '--lib', '--crate-type', 'cdylib', '--profile', profile, '--target', rustTarget]);
+const raw = path.join(root, 'target', rustTarget, profile, `${crate}.wasm`);
+if (!existsSync(raw)) fail(`${raw} was not produced`);
+
+const wasmOpt = path.join(root, 'node_modules', '.bin', 'wasm-opt');
+if (optimize && !existsSync(wasmOpt)) fail('node_modules/.bin/wasm-opt is missing: run `npm ci` (npm package binaryen)');
+
+const cargoToml = readFileSync(path.join(root, 'Cargo.toml'), 'utf8');
+const version = /^version\s*=\s*"([^"]+)"/m.exec(cargoToml)?.[1] ?? '0.0.0';
+const sha = (f) => createHash('sha256').update(readFileSync(f)).digest('hex');
+const optimizedByInput = new Map();
+const sizes = { profile, wasm_opt: optimize ? cfg.wasm_opt.passes : null, raw_cargo: statSync(raw).size, targets: {} };
+
+for (const t of targets) {
+  const outDir = path.join(root, t.out_dir);
+  mkdirSync(outDir, { recursive: true });
+  // 2. wasm-bindgen
+  run('wasm-bindgen', ['--target', t.name, '--out-dir', outDir, '--out-name', outName, raw]);
+  const bg = path.join(outDir, `${outName}_bg.wasm`);
+  const bindgenSize = statSync(bg).size;
+  // 3. wasm-opt (identical inputs are optimized once)
+  if (optimize) {
+    const key = sha(bg);
+    if (optimizedByInput.has(key)) {
+      console.log(`(same module as ${optimizedByInput.get(key)}: reusing its optimized output)`);
+      copyFileSync(optimizedByInput.get(key), bg);
+    } else {
+      run(wasmOpt, [...(cfg.wasm_opt.features ?? []), ...cfg.wasm_opt.passes, '-o', bg, bg]);
+      optimizedByInput.set(key, bg);
+    }
+  }
+  // 4. package.json for the target
+  const glue = `${outName}.js`;
+  const pkg = {
+    name: 'edgewise',
+    version,
+    description: 'On-device personalization runtime (WebAssembly).',
+    license: 'Apache-2.0',
+    files: [`${outName}_bg.wasm`, glue, `${outName}.d.ts`, ...(t.name === 'bundler' ? [`${outName}_bg.js`] : [])],
+    types: `${outName}.d.ts`,
+  };
+  if (t.name === 'nodejs') pkg.main = glue;
+  else {
+    pkg.type = 'module';
+    pkg.module = glue;
+    pkg.main = glue;
+    pkg.sideEffects = t.name === 'bundler' ? [`./${glue}`, './snippets/*'] : false;
+  }
+  writeFileSync(path.join(outDir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
+  // 5. sizes
+  const wasm = readFileSync(bg);
+  const js = readFileSync(path.join(outDir, glue));
+  const gz = (b) => gzipSync(b, { level: 9 }).length;
+  const br = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  sizes.targets[t.name] = {
+    wasm_bindgen: bindgenSize,
+    wasm: wasm.length,
+    wasm_gzip: gz(wasm),
+    wasm_brotli: br(wasm),
+    js: js.length,
+    js_gzip: gz(js),
+    js_brotli: br(js),
+  };
+}
+
+writeFileSync(path.join(root, 'pkg', 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n');
+const kb = (n) => `${(n / 1024).toFixed(1)} KiB`.padStart(12);
+console.log(`\nprofile ${profile}; cargo output ${kb(sizes.raw_cargo)}`);
+console.log('target     wasm-bindgen   optimized        gzip      brotli  | JS glue   gzip');
+for (const [name, s] of Object.entries(sizes.targets)) {
+  console.log(`${name.padEnd(8)} ${kb(s.wasm_bindgen)}${kb(s.wasm)}${kb(s.wasm_gzip)}${kb(s.wasm_brotli)}  | ${kb(s.js)}${kb(s.js_gzip)}`);
+}
+
+// 6. budget
+const b = cfg.budget ?? {};
+const over = [];
+for (const [name, s] of Object.entries(sizes.targets)) {
+  if (b.max_wasm_bytes && s.wasm > b.max_wasm_bytes) over.push(`${name}: wasm ${s.wasm} > ${b.max_wasm_bytes}`);
+  if (b.max_gzip_bytes && s.wasm_gzip > b.max_gzip_bytes) over.push(`${name}: gzip ${s.wasm_gzip} > ${b.max_gzip_bytes}`);
+  if (b.max_brotli_bytes && s.wasm_brotli > b.max_brotli_bytes) over.push(`${name}: brotli ${s.wasm_brotli} > ${b.max_brotli_bytes}`);
+}
+if (over.length) fail(`over the size budget in wasm-pack.toml:\n  ${over.join('\n  ')}`);
+console.log('size budget: ok');
