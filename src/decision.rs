@@ -335,6 +335,13 @@ struct Pending {
     rewarded: bool,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct ScoreKey {
+    events: u64,
+    now_bits: u64,
+    ctx_generation: u64,
+}
+
 /// The runtime: one visitor, one session.
 pub struct Engine {
     config: EngineConfig,
@@ -354,6 +361,11 @@ pub struct Engine {
     /// Recently closed decision ids, to tell "too late" from "never existed".
     closed: VecDeque<String>,
     features: Vec<Vec<f32>>,
+    /// Scores are a pure function of (session, context, clock): the last result is reused while
+    /// none of them changed, so deciding three slots in a row runs the models once.
+    score_cache: Option<ScoreKey>,
+    cached_scores: Vec<Option<f32>>,
+    ctx_generation: u64,
     /// Notes from `restore` about state that did not fit the current config.
     restore_notes: Vec<String>,
 }
@@ -457,6 +469,9 @@ impl Engine {
             pending: VecDeque::new(),
             closed: VecDeque::new(),
             features,
+            score_cache: None,
+            cached_scores: Vec::new(),
+            ctx_generation: 0,
             restore_notes: Vec::new(),
         })
     }
@@ -510,6 +525,7 @@ impl Engine {
     pub fn set_context(&mut self, ctx: Context) -> Result<(), Error> {
         validate_context(&ctx).map_err(|message| DecisionError::InvalidContext { message })?;
         self.ctx = ctx;
+        self.ctx_generation = self.ctx_generation.wrapping_add(1);
         Ok(())
     }
 
@@ -542,6 +558,14 @@ impl Engine {
 
     /// Runs every model on the current session; `None` for a model that failed, with its error.
     pub fn scores(&mut self, now_ms: f64) -> (Vec<Option<f32>>, Vec<ModelError>) {
+        let key = ScoreKey {
+            events: self.session.total(),
+            now_bits: now_ms.to_bits(),
+            ctx_generation: self.ctx_generation,
+        };
+        if self.score_cache == Some(key) {
+            return (self.cached_scores.clone(), Vec::new());
+        }
         let mut out = Vec::with_capacity(self.models.len());
         let mut errors = Vec::new();
         for i in 0..self.models.len() {
@@ -562,6 +586,13 @@ impl Engine {
                     errors.push(e)
                 }
             }
+        }
+        // A failed model is retried on the next call rather than remembered.
+        if errors.is_empty() {
+            self.score_cache = Some(key);
+            self.cached_scores.clone_from(&out);
+        } else {
+            self.score_cache = None;
         }
         (out, errors)
     }

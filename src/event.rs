@@ -91,18 +91,29 @@ pub struct EventInput<'a> {
     pub kind: Cow<'a, str>,
     #[serde(default)]
     pub ts: Option<f64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_opt")]
     pub category: Option<Cow<'a, str>>,
     #[serde(default)]
     pub price: Option<f64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_opt")]
     pub item_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_opt")]
     pub query: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_opt")]
     pub name: Option<Cow<'a, str>>,
     #[serde(default)]
     pub value: Option<f64>,
+}
+
+/// serde borrows a plain `Cow<str>` field but not an `Option<Cow<str>>` (it would copy every
+/// string); this keeps optional strings borrowed too.
+fn borrowed_opt<'de: 'a, 'a, D>(d: D) -> Result<Option<Cow<'a, str>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Borrowed<'a>>::deserialize(d)?.map(|b| b.0))
 }
 
 impl<'a> EventInput<'a> {

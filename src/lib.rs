@@ -61,6 +61,7 @@ pub mod features;
 pub mod model;
 pub mod rng;
 pub mod rules;
+pub mod sim;
 pub mod snapshot;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,5 +1,6 @@
 //! The wasm-bindgen binding: the only module that knows about JavaScript. It converts JS values
-//! in and out (serde-wasm-bindgen for the hot path, `JSON.stringify` + serde_json for config),
+//! in and out (`JSON.stringify` + borrowed serde_json parsing for events and config,
+//! serde_json + `JSON.parse` for results),
 //! reads the clock, and turns every [`Error`] into a JS `Error` whose `code` is
 //! [`Error::code`]. Nothing here panics on input; the core never sees a `JsValue`.
 
@@ -28,9 +29,12 @@ fn bad_arg(message: &str) -> JsValue {
     js_error("invalid_argument", message)
 }
 
+/// Results cross as one JSON text and one `JSON.parse`: building the object property by
+/// property from Rust (serde-wasm-bindgen) crossed the boundary per field and cost ~30x more
+/// for a decision.
 fn serialize<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_error("internal", &e.to_string()))
+    let text = serde_json::to_string(v).map_err(|e| js_error("internal", &e.to_string()))?;
+    js_sys::JSON::parse(&text).map_err(|_| js_error("internal", "result JSON did not parse"))
 }
 
 /// A JSON text, or an object turned into JSON text.
@@ -57,7 +61,35 @@ fn event_json(v: &JsValue) -> Result<String, JsValue> {
             "malformed event: expected an object like {kind: \"page_view\"}",
         ));
     }
-    json_text(v, "event")
+    let text = json_text(v, "event")?;
+    if text.contains("null") {
+        if let Some((code, message)) = non_finite_field(v) {
+            return Err(js_error(code, &message));
+        }
+    }
+    Ok(text)
+}
+
+/// `JSON.stringify` writes NaN and ±Infinity as `null`, which would read as "absent". Only when
+/// the JSON text holds a `null` (rare) do we look at the numeric fields of the original object
+/// and refuse non-finite numbers with the same codes the core uses.
+fn non_finite_field(v: &JsValue) -> Option<(&'static str, String)> {
+    for (field, code) in [
+        ("ts", "event_invalid_timestamp"),
+        ("price", "event_invalid_price"),
+        ("value", "event_invalid_value"),
+    ] {
+        let x = js_sys::Reflect::get(v, &JsValue::from_str(field))
+            .ok()
+            .and_then(|x| x.as_f64());
+        if let Some(x) = x.filter(|x| !x.is_finite()) {
+            return Some((
+                code,
+                format!("invalid event: {field} is {x}; it must be a finite number"),
+            ));
+        }
+    }
+    None
 }
 
 fn bytes_of(v: &JsValue, what: &str) -> Result<Vec<u8>, JsValue> {
@@ -201,6 +233,17 @@ impl JsEngine {
         let mut index = Vec::with_capacity(items.len());
         let mut malformed = Vec::new();
         for (i, raw) in items.iter().enumerate() {
+            if raw.get().contains("null") {
+                let original = js_sys::Reflect::get_u32(&events, i as u32).unwrap_or_default();
+                if let Some((code, message)) = non_finite_field(&original) {
+                    malformed.push(Rejected {
+                        index: i,
+                        code: code.into(),
+                        message,
+                    });
+                    continue;
+                }
+            }
             match serde_json::from_str::<EventInput<'_>>(raw.get()) {
                 Ok(ev) => {
                     parsed.push(ev);

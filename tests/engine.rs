@@ -473,3 +473,34 @@ fn track_many_keeps_the_good_and_reports_the_bad() {
     assert_eq!(e.session().total(), 1_000_002);
     assert!(e.decide("hero-headline", T0 + 2_000.0).is_ok());
 }
+
+#[test]
+fn scores_follow_every_change_of_session_context_and_clock() {
+    use edgewise::ContextValue;
+    let mut e = engine(no_holdout(), 11);
+    let t = T0 + 60_000.0;
+    let s0 = e.scores(t).0;
+    assert_eq!(e.scores(t).0, s0, "same inputs, same scores");
+    e.track(
+        &EventInput::new("add_to_cart", t - 1.0)
+            .category("shoes")
+            .price(80.0),
+        t,
+    )
+    .unwrap();
+    let s1 = e.scores(t).0;
+    assert_ne!(s1, s0, "a new event changes the scores");
+    let mut ctx = edgewise::Context::new();
+    ctx.insert("device".into(), ContextValue::Text("mobile".into()));
+    ctx.insert("hour_of_day".into(), ContextValue::Number(3.0));
+    e.set_context(ctx).unwrap();
+    let s2 = e.scores(t).0;
+    assert_ne!(s2, s1, "a new context changes the scores");
+    let s3 = e.scores(t + 3_600_000.0).0;
+    assert_ne!(s3, s2, "an hour later the recency features have decayed");
+    assert_eq!(
+        e.scores(t).0,
+        s2,
+        "back to the same instant, the same scores"
+    );
+}

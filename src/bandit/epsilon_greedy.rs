@@ -81,19 +81,24 @@ impl Policy for EpsilonGreedy {
                     }
             })
             .collect();
-        let (best_arm, best_n) = eligible
+        let best_n: f64 = eligible
             .iter()
             .zip(&greedy)
-            .find(|(_, &b)| b)
-            .map(|(&a, _)| (a, self.trials(a)))
-            .unwrap_or((0, 0.0));
+            .filter(|(_, &b)| b)
+            .map(|(&a, _)| self.trials(a))
+            .sum();
+        let leader = if g > 1.0 {
+            format!("{g} variants tie for the best estimate {best:.3}")
+        } else {
+            format!("best estimate {best:.3}")
+        };
         Distribution {
             arms: eligible.to_vec(),
             probs,
             greedy,
             note: format!(
-                "epsilon-greedy (ε = {:.2}): best estimate {:.3} for variant #{best_arm} after {best_n} rewarded trials",
-                self.epsilon, best
+                "epsilon-greedy (ε = {:.2}): {leader} after {best_n} rewarded trials",
+                self.epsilon
             ),
         }
     }

@@ -129,6 +129,8 @@ test('bad events are refused with a code and the engine keeps working', () => {
   throwsCode(() => e.track({ kind: 'teleport', ts: T0 + 1 }), 'event_unknown_kind');
   throwsCode(() => e.track({ kind: 'add_to_cart', ts: T0 + 1, price: -3 }), 'event_invalid_price');
   throwsCode(() => e.track({ kind: 'add_to_cart', ts: T0 + 1, price: NaN }), 'event_invalid_price');
+  throwsCode(() => e.track({ kind: 'dwell', ts: T0 + 1, value: Infinity }), 'event_invalid_value');
+  throwsCode(() => e.track({ kind: 'page_view', ts: -Infinity }), 'event_invalid_timestamp');
   throwsCode(() => e.track({ kind: 'page_view', ts: T0 + 86_400_000 }), 'event_in_future');
   throwsCode(() => e.track({ kind: 'page_view', ts: T0 - 5 }), 'event_before_session_start');
   throwsCode(() => e.track({ kind: 'scroll', ts: T0 + 1, value: 3 }), 'event_invalid_value');
@@ -139,10 +141,19 @@ test('bad events are refused with a code and the engine keeps working', () => {
   throwsCode(() => e.track(null), 'event_malformed');
   throwsCode(() => e.track({ kind: 'page_view', ts: 'yesterday' }), 'event_malformed');
   throwsCode(() => e.trackMany('nope'), 'invalid_argument');
-  const r = e.trackMany([{ kind: 'click', ts: T0 + 2 }, { kind: 'bogus' }, 42, { kind: 'page_view', ts: T0 + 3 }]);
+  const r = e.trackMany([
+    { kind: 'click', ts: T0 + 2 },
+    { kind: 'bogus' },
+    42,
+    { kind: 'page_view', ts: T0 + 3 },
+    { kind: 'add_to_cart', ts: T0 + 3, price: NaN },
+  ]);
   assert.equal(r.accepted, 2);
-  assert.equal(r.rejected_count, 2);
-  assert.deepEqual(r.rejected.map((x) => [x.index, x.code]), [[1, 'event_unknown_kind'], [2, 'event_malformed']]);
+  assert.equal(r.rejected_count, 3);
+  assert.deepEqual(
+    r.rejected.map((x) => [x.index, x.code]),
+    [[1, 'event_unknown_kind'], [2, 'event_malformed'], [4, 'event_invalid_price']],
+  );
   e.track({ kind: 'page_view' }); // ts defaults to the engine clock
   assert.equal(e.state().events, 3);
   assert.ok(e.decide('hero-headline').decision_id);

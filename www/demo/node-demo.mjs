@@ -69,13 +69,19 @@ for (const slot of slots) {
 }
 
 // 4. Learning: one engine, 1,500 headline decisions; "detailed" converts 12%, the others 4%.
+// With something in the cart, welcome, urgent and detailed are eligible (comeback needs churn >= 0.5).
 const rate = { welcome: 0.04, urgent: 0.04, detailed: 0.12, comeback: 0.04 };
 const learner = Engine.create({ ...config, holdout: 0 }, models, { seed: 4, now: T0 });
 learner.setConsent({ personalization: true });
+learner.trackMany([
+  { kind: 'page_view', ts: T0 },
+  { kind: 'add_to_cart', ts: T0 + 500, category: 'bags', price: 45 },
+]);
 let rnd = 12345;
 const uniform = () => ((rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0) / 2 ** 32);
 const phases = [];
-let counts = {};
+const fresh = () => ({ welcome: 0, urgent: 0, detailed: 0 });
+let counts = fresh();
 let converted = 0;
 for (let i = 1; i <= 1500; i++) {
   learner.setNow(T0 + i * 1000);
@@ -86,11 +92,11 @@ for (let i = 1; i <= 1500; i++) {
   learner.reward(d.decision_id, r);
   if (i % 300 === 0) {
     phases.push({ decisions: `${i - 299}-${i}`, ...counts, conversions: converted });
-    counts = {};
+    counts = fresh();
     converted = 0;
   }
 }
-console.log('\n── learning: 1,500 hero decisions for one visitor engine; true conversion welcome/urgent/comeback 4%, detailed 12%');
+console.log('\n── learning: 1,500 hero decisions in one engine; eligible welcome, urgent, detailed; true conversion 4%, 4%, 12%');
 console.table(phases);
 const last = learner.decide('hero-headline');
 console.log(`   now: ${last.variant_id} [${last.source}] — ${last.reasons.filter((r) => r.startsWith('epsilon')).join('')}`);
