@@ -193,6 +193,18 @@ pub enum ModelError {
     DuplicateScore {
         score: String,
     },
+    /// An operator neither the edgewise compiler nor tract can run.
+    UnsupportedOperator {
+        model: String,
+        op: String,
+        node: String,
+        message: String,
+    },
+    /// ONNX bytes given to the lite build, or a compiled file that is not one.
+    Format {
+        model: String,
+        message: String,
+    },
 }
 
 impl ModelError {
@@ -208,6 +220,8 @@ impl ModelError {
             ModelError::Inference { .. } => "model_inference_failed",
             ModelError::BadOutput { .. } => "model_bad_output",
             ModelError::DuplicateScore { .. } => "model_duplicate_score",
+            ModelError::UnsupportedOperator { .. } => "model_unsupported_operator",
+            ModelError::Format { .. } => "model_format_unsupported",
         }
     }
 }
@@ -245,6 +259,16 @@ impl fmt::Display for ModelError {
                 f,
                 "two models report the score {score:?}; give each model manifest a distinct `score`"
             ),
+            ModelError::UnsupportedOperator {
+                model,
+                op,
+                node,
+                message,
+            } => write!(
+                f,
+                "model {model:?}: operator {op} (node {node:?}) cannot be run: {message}"
+            ),
+            ModelError::Format { model, message } => write!(f, "model {model:?}: {message}"),
         }
     }
 }

@@ -59,6 +59,9 @@ pub mod error;
 pub mod event;
 pub mod features;
 pub mod model;
+#[cfg(feature = "onnx")]
+pub mod onnx_import;
+pub mod program;
 pub mod rng;
 pub mod rules;
 pub mod sim;

@@ -1,20 +1,45 @@
-//! [`PropensityModel`]: an ONNX model plus its manifest, prepared once with tract
-//! (load → check inputs/outputs → fix the input shape → optimize → plan) and run per decision
-//! with a reused `SimpleState`.
+//! [`PropensityModel`]: a model plus its manifest, prepared once and run per decision.
 //!
-//! Supported models are what small propensity models look like in practice: one `f32` input of
-//! shape `[N, width]` (or `[1, width]`), one chosen output holding a probability or a logit —
-//! plain `MatMul/Gemm/Add/Sigmoid` graphs, small MLPs, and scikit-learn exports through skl2onnx
-//! (`LinearClassifier`, `TreeEnsembleClassifier`; export with `zipmap=False`, since tract does not
-//! implement `ZipMap`).
+//! Load → check → compile → run. The ONNX bytes are decoded (full build), checked (one `f32`
+//! `[N, width]` input matching the feature spec, the chosen output, no control flow), and the
+//! part of the graph that computes the score is compiled into a [`Program`] evaluated in plain
+//! Rust (`src/program.rs`, `src/onnx_import.rs`): linear models, MLPs, tree ensembles,
+//! skl2onnx classifier heads with or without `ZipMap`, `Scaler`, `OneHotEncoder`. A graph with an
+//! operator the compiler does not know falls back to tract (load → fix the input shape →
+//! optimize → plan, with one reused `SimpleState`); one neither can run fails here, at load,
+//! with an error naming the operator — never at decision time.
+//!
+//! The lite build (no `onnx` feature) has no ONNX decoder and no tract: it loads models
+//! compiled ahead of time (`edgewise compile-model`, [`CompiledModel`]) and runs the same
+//! [`Program`], so both builds give identical scores.
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "onnx")]
 use tract_onnx::prelude::*;
+#[cfg(feature = "onnx")]
 use tract_onnx::tract_core::internal::SimpleState;
+#[cfg(feature = "onnx")]
 use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::error::ModelError;
 use crate::features::FeatureSpec;
+use crate::program::{Program, Runner};
+
+/// `format` of a compiled model file.
+pub const COMPILED_FORMAT: &str = "edgewise-compiled-model";
+/// Current compiled-model version.
+pub const COMPILED_VERSION: u32 = 1;
+
+/// A model compiled ahead of time (`edgewise compile-model`): its manifest and its program,
+/// as JSON. What the lite build loads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledModel {
+    pub format: String,
+    pub version: u32,
+    pub manifest: ModelManifest,
+    pub program: Program,
+}
 
 /// Largest accepted ONNX file. Propensity models are kilobytes; this only stops accidents.
 pub const MAX_MODEL_BYTES: usize = 32 * 1024 * 1024;
@@ -50,6 +75,9 @@ pub struct ModelManifest {
     pub input: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// When the model was trained (ISO 8601 date), written by the training pipeline.
+    #[serde(default)]
+    pub created: Option<String>,
     pub features: FeatureSpec,
     /// Provenance written by the training pipeline (free-form).
     #[serde(default)]
@@ -104,6 +132,7 @@ pub fn valid_ident(s: &str) -> bool {
 ///   reaches exactly one leaf of each tree, so adding the base value to the weights of the first
 ///   tree's leaves and dropping `base_values` computes the same score; the model tests check
 ///   the result against onnxruntime running the unmodified file.
+#[cfg(feature = "onnx")]
 fn sanitize(proto: &mut tract_onnx::pb::ModelProto) -> Result<(), String> {
     let graph = proto.graph.as_mut().ok_or("the file has no graph")?;
     let mut produced: std::collections::HashSet<&str> = std::collections::HashSet::new();
@@ -134,6 +163,30 @@ fn sanitize(proto: &mut tract_onnx::pb::ModelProto) -> Result<(), String> {
             "graph output {:?} is not produced by any node",
             o.name
         ));
+    }
+    Ok(())
+}
+
+/// What only tract needs: a `ZipMap` that makes a graph output becomes an `Identity` (tract has
+/// no `ZipMap`; the compiler cuts it the same way), and the binary tree-ensemble base value is
+/// folded into the first tree (see [`sanitize`]).
+#[cfg(feature = "onnx")]
+fn prepare_for_tract(proto: &mut tract_onnx::pb::ModelProto) -> Result<(), String> {
+    let graph = proto.graph.as_mut().ok_or("the file has no graph")?;
+    let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
+    for node in graph.node.iter_mut().filter(|n| n.op_type == "ZipMap") {
+        if node.output.iter().any(|o| outputs.contains(o)) {
+            node.op_type = "Identity".into();
+            node.domain = String::new();
+            node.attribute.clear();
+            for o in graph
+                .output
+                .iter_mut()
+                .filter(|o| node.output.contains(&o.name))
+            {
+                o.r#type = None;
+            }
+        }
     }
     for node in graph
         .node
@@ -190,14 +243,21 @@ fn sanitize(proto: &mut tract_onnx::pb::ModelProto) -> Result<(), String> {
     }
     Ok(())
 }
+enum Backend {
+    Compiled(Runner),
+    #[cfg(feature = "onnx")]
+    Tract {
+        state: Box<TypedSimpleState>,
+        class_index: usize,
+    },
+}
 
-/// A loaded, optimized, ready-to-run model.
+/// A loaded, checked, ready-to-run model.
 pub struct PropensityModel {
     manifest: ModelManifest,
     width: usize,
-    class_index: usize,
-    state: TypedSimpleState,
-    onnx_len: usize,
+    backend: Backend,
+    source_len: usize,
 }
 
 impl std::fmt::Debug for PropensityModel {
@@ -206,18 +266,29 @@ impl std::fmt::Debug for PropensityModel {
             .field("name", &self.manifest.name)
             .field("score", &self.manifest.score)
             .field("width", &self.width)
+            .field("runtime", &self.runtime())
             .finish()
     }
 }
 
+#[cfg(feature = "onnx")]
 fn tract_msg(e: &TractError) -> String {
     // The full chain ("while ..., caused by ...") is what says what to fix.
     let s = format!("{e:#}");
     crate::event::truncate(&s, 600)
 }
 
+/// Which engine runs an ONNX model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefer {
+    /// The compiler when it knows every operator, else tract (the default).
+    Compiled,
+    /// tract even when the compiler could (for comparisons and benchmarks).
+    Tract,
+}
+
 impl PropensityModel {
-    /// Loads a model from its manifest JSON and ONNX bytes.
+    /// Loads a model from its manifest JSON and ONNX bytes (full build).
     pub fn load(manifest_json: &str, onnx: &[u8]) -> Result<PropensityModel, ModelError> {
         Self::from_manifest(ModelManifest::from_json(manifest_json)?, onnx)
     }
@@ -226,6 +297,115 @@ impl PropensityModel {
         manifest: ModelManifest,
         onnx: &[u8],
     ) -> Result<PropensityModel, ModelError> {
+        Self::from_manifest_with(manifest, onnx, Prefer::Compiled)
+    }
+
+    /// Loads a compiled model (`edgewise compile-model` output); works in both builds.
+    pub fn load_compiled(bytes: &[u8]) -> Result<PropensityModel, ModelError> {
+        if bytes.len() > MAX_MODEL_BYTES {
+            return Err(ModelError::TooLarge {
+                len: bytes.len(),
+                max: MAX_MODEL_BYTES,
+            });
+        }
+        let format_err = |message: String| ModelError::Format {
+            model: "(compiled)".into(),
+            message,
+        };
+        let c: CompiledModel = serde_json::from_slice(bytes).map_err(|e| {
+            format_err(format!(
+                "not a compiled edgewise model ({e}); make one with `edgewise compile-model`"
+            ))
+        })?;
+        if c.format != COMPILED_FORMAT {
+            return Err(format_err(format!(
+                "format is {:?}, expected {COMPILED_FORMAT:?}",
+                c.format
+            )));
+        }
+        if c.version != COMPILED_VERSION {
+            return Err(format_err(format!(
+                "compiled-model version {} is not supported; this runtime reads version {COMPILED_VERSION} (recompile it)",
+                c.version
+            )));
+        }
+        Self::from_program(c.manifest, c.program, bytes.len())
+    }
+
+    /// A model from a manifest and an already compiled program.
+    pub fn from_program(
+        manifest: ModelManifest,
+        program: Program,
+        source_len: usize,
+    ) -> Result<PropensityModel, ModelError> {
+        manifest.validate()?;
+        let width = manifest.features.width();
+        if program.width != width {
+            return Err(ModelError::WidthMismatch {
+                model: manifest.name.clone(),
+                declared: program.width,
+                spec: width,
+            });
+        }
+        let runner = program
+            .into_runner()
+            .map_err(|message| ModelError::Format {
+                model: manifest.name.clone(),
+                message: format!("the compiled program is invalid: {message}"),
+            })?;
+        let mut m = PropensityModel {
+            manifest,
+            width,
+            backend: Backend::Compiled(runner),
+            source_len,
+        };
+        m.predict(&vec![0.0; width])?;
+        Ok(m)
+    }
+
+    /// The compiled form of this model, when the compiler handled it (not for tract models).
+    pub fn compiled(&self) -> Option<CompiledModel> {
+        match &self.backend {
+            Backend::Compiled(r) => Some(CompiledModel {
+                format: COMPILED_FORMAT.into(),
+                version: COMPILED_VERSION,
+                manifest: self.manifest.clone(),
+                program: r.program().clone(),
+            }),
+            #[cfg(feature = "onnx")]
+            Backend::Tract { .. } => None,
+        }
+    }
+
+    /// `"compiled"` or `"tract"`: what runs this model.
+    pub fn runtime(&self) -> &'static str {
+        match &self.backend {
+            Backend::Compiled(_) => "compiled",
+            #[cfg(feature = "onnx")]
+            Backend::Tract { .. } => "tract",
+        }
+    }
+
+    #[cfg(not(feature = "onnx"))]
+    pub fn from_manifest_with(
+        manifest: ModelManifest,
+        _onnx: &[u8],
+        _prefer: Prefer,
+    ) -> Result<PropensityModel, ModelError> {
+        Err(ModelError::Format {
+            model: manifest.name,
+            message: "this is the lite build, which runs compiled models only: convert the .onnx with `edgewise compile-model` and pass {compiled} instead of {manifest, onnx}".into(),
+        })
+    }
+
+    /// Loads ONNX bytes, choosing the engine by `prefer`.
+    #[cfg(feature = "onnx")]
+    pub fn from_manifest_with(
+        manifest: ModelManifest,
+        onnx: &[u8],
+        prefer: Prefer,
+    ) -> Result<PropensityModel, ModelError> {
+        use crate::onnx_import::{import, ImportError};
         manifest.validate()?;
         let name = manifest.name.clone();
         if onnx.len() > MAX_MODEL_BYTES {
@@ -254,7 +434,95 @@ impl PropensityModel {
             model: name.clone(),
             message,
         })?;
-        let mut model = onnx_fw.model_for_proto_model(&proto).map_err(parse_err)?;
+        let mut unsupported = None;
+        if prefer == Prefer::Compiled {
+            match import(
+                &proto,
+                width,
+                manifest.input.as_deref(),
+                manifest.output.as_deref(),
+                manifest.class_index,
+            ) {
+                Ok(program) => return Self::from_program(manifest, program, onnx.len()),
+                Err(ImportError::Inputs(message)) => {
+                    return Err(ModelError::Inputs {
+                        model: name,
+                        message,
+                    })
+                }
+                Err(ImportError::Width { declared }) => {
+                    return Err(ModelError::WidthMismatch {
+                        model: name,
+                        declared,
+                        spec: width,
+                    })
+                }
+                Err(ImportError::Outputs(message)) => {
+                    return Err(ModelError::Outputs {
+                        model: name,
+                        message,
+                    })
+                }
+                Err(ImportError::Invalid(message)) => {
+                    return Err(ModelError::Parse {
+                        model: name,
+                        message,
+                    })
+                }
+                Err(ImportError::Unsupported { op, node, why }) => {
+                    unsupported = Some((op, node, why));
+                }
+            }
+        }
+        prepare_for_tract(&mut proto).map_err(|message| ModelError::Parse {
+            model: name.clone(),
+            message,
+        })?;
+        match Self::tract_backend(&manifest, &proto, width) {
+            Ok((state, class_index)) => {
+                let mut m = PropensityModel {
+                    manifest,
+                    width,
+                    backend: Backend::Tract {
+                        state: Box::new(state),
+                        class_index,
+                    },
+                    source_len: onnx.len(),
+                };
+                // Fail at load, not at the first decision: run once on zeros and check.
+                m.predict(&vec![0.0; width])?;
+                Ok(m)
+            }
+            Err(e) => match (unsupported, e) {
+                (
+                    Some((op, node, why)),
+                    ModelError::Incompatible { message, .. } | ModelError::Parse { message, .. },
+                ) => Err(ModelError::UnsupportedOperator {
+                    model: name,
+                    op,
+                    node,
+                    message: format!(
+                        "the edgewise compiler does not support it ({why}) and tract failed too ({message})"
+                    ),
+                }),
+                (_, e) => Err(e),
+            },
+        }
+    }
+
+    #[cfg(feature = "onnx")]
+    fn tract_backend(
+        manifest: &ModelManifest,
+        proto: &tract_onnx::pb::ModelProto,
+        width: usize,
+    ) -> Result<(TypedSimpleState, usize), ModelError> {
+        let name = manifest.name.clone();
+        let onnx_fw = tract_onnx::onnx();
+        let parse_err = |e: TractError| ModelError::Parse {
+            model: name.clone(),
+            message: tract_msg(&e),
+        };
+        let mut model = onnx_fw.model_for_proto_model(proto).map_err(parse_err)?;
 
         // Inputs: exactly one, f32, rank 2, width matching the spec when declared.
         let inputs_err = |message: String| ModelError::Inputs {
@@ -394,16 +662,7 @@ impl PropensityModel {
 
         let plan = typed.into_runnable().map_err(incompatible)?;
         let state = SimpleState::new(&plan).map_err(incompatible)?;
-        let mut m = PropensityModel {
-            manifest,
-            width,
-            class_index,
-            state,
-            onnx_len: onnx.len(),
-        };
-        // Fail at load, not at the first decision: run once on zeros and check the output.
-        m.predict(&vec![0.0; width])?;
-        Ok(m)
+        Ok((state, class_index))
     }
 
     pub fn manifest(&self) -> &ModelManifest {
@@ -421,8 +680,9 @@ impl PropensityModel {
     pub fn width(&self) -> usize {
         self.width
     }
-    pub fn onnx_len(&self) -> usize {
-        self.onnx_len
+    /// Size of the file it was loaded from (ONNX or compiled).
+    pub fn source_len(&self) -> usize {
+        self.source_len
     }
 
     /// Runs the model on one feature vector and returns the probability.
@@ -438,39 +698,20 @@ impl PropensityModel {
                 ),
             });
         }
-        let input =
-            Tensor::from_shape(&[1, self.width], features).map_err(|e| ModelError::Inference {
-                model: name(),
-                message: tract_msg(&e),
-            })?;
-        let outputs = self
-            .state
-            .run(tvec!(input.into()))
-            .map_err(|e| ModelError::Inference {
-                model: name(),
-                message: tract_msg(&e),
-            })?;
-        let out = outputs.first().ok_or_else(|| ModelError::Inference {
-            model: name(),
-            message: "no output".into(),
-        })?;
-        let raw = if out.datum_type() == f64::datum_type() {
-            out.try_as_plain_ram()
-                .and_then(|v| v.as_slice::<f64>())
-                .ok()
-                .and_then(|s| s.get(self.class_index))
-                .map(|&x| x as f32)
-        } else {
-            out.try_as_plain_ram()
-                .and_then(|v| v.as_slice::<f32>())
-                .ok()
-                .and_then(|s| s.get(self.class_index))
-                .copied()
-        }
-        .ok_or_else(|| ModelError::Inference {
-            model: name(),
-            message: format!("output has no value at index {}", self.class_index),
-        })?;
+        let raw = match &mut self.backend {
+            Backend::Compiled(r) => r.run(features).map_err(|message| ModelError::Inference {
+                model: self.manifest.name.clone(),
+                message,
+            })?,
+            #[cfg(feature = "onnx")]
+            Backend::Tract { state, class_index } => Self::run_tract(
+                state,
+                *class_index,
+                self.width,
+                features,
+                &self.manifest.name,
+            )?,
+        };
         let p = match self.manifest.output_kind {
             OutputKind::Logit if raw.is_finite() => 1.0 / (1.0 + (-raw).exp()),
             OutputKind::Probability if raw.is_finite() && (-1e-5..=1.0 + 1e-5).contains(&raw) => {
@@ -484,5 +725,49 @@ impl PropensityModel {
             }
         };
         Ok(p)
+    }
+
+    #[cfg(feature = "onnx")]
+    fn run_tract(
+        state: &mut TypedSimpleState,
+        class_index: usize,
+        width: usize,
+        features: &[f32],
+        model: &str,
+    ) -> Result<f32, ModelError> {
+        let name = || model.to_owned();
+        let input =
+            Tensor::from_shape(&[1, width], features).map_err(|e| ModelError::Inference {
+                model: name(),
+                message: tract_msg(&e),
+            })?;
+        let outputs = state
+            .run(tvec!(input.into()))
+            .map_err(|e| ModelError::Inference {
+                model: name(),
+                message: tract_msg(&e),
+            })?;
+        let out = outputs.first().ok_or_else(|| ModelError::Inference {
+            model: name(),
+            message: "no output".into(),
+        })?;
+        let raw = if out.datum_type() == f64::datum_type() {
+            out.try_as_plain_ram()
+                .and_then(|v| v.as_slice::<f64>())
+                .ok()
+                .and_then(|s| s.get(class_index))
+                .map(|&x| x as f32)
+        } else {
+            out.try_as_plain_ram()
+                .and_then(|v| v.as_slice::<f32>())
+                .ok()
+                .and_then(|s| s.get(class_index))
+                .copied()
+        }
+        .ok_or_else(|| ModelError::Inference {
+            model: name(),
+            message: format!("output has no value at index {}", class_index),
+        })?;
+        Ok(raw)
     }
 }

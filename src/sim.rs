@@ -60,7 +60,7 @@ const QUERIES: [&str; 8] = [
 ];
 
 /// Actions a step can take, in the order of [`IntentProfile::weights`].
-const ACTIONS: [&str; 9] = [
+pub const ACTIONS: [&str; 9] = [
     "page_view",
     "product_view",
     "search",
@@ -393,7 +393,9 @@ fn draw_visitor(rng: &mut Rng) -> (usize, SimContext) {
     let d = pick(rng, &dw);
     let intent = pick(
         rng,
-        INTENT_GIVEN_DEVICE.get(d).unwrap_or(&INTENT_GIVEN_DEVICE[0]),
+        INTENT_GIVEN_DEVICE
+            .get(d)
+            .unwrap_or(&INTENT_GIVEN_DEVICE[0]),
     );
     let evening = PROFILES.get(intent).map_or(0.3, |p| p.evening);
     let hour = if rng.next_f64() < evening {

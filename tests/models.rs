@@ -133,3 +133,81 @@ fn random_bytes_never_panic() {
         let _ = PropensityModel::load(&manifest, &b);
     }
 }
+
+const ALL: [&str; 6] = [
+    "purchase-lr",
+    "purchase-gbt",
+    "churn-mlp",
+    "lr-logit",
+    "sk-linear",
+    "mlp-tanh",
+];
+
+fn random_rows(n: usize, width: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut s = seed;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 40) as f32 / (1u64 << 24) as f32
+    };
+    (0..n)
+        .map(|_| (0..width).map(|_| next() * 4.0 - 0.5).collect())
+        .collect()
+}
+
+#[test]
+fn the_compiler_handles_every_fixture_and_agrees_with_tract() {
+    use edgewise::model::Prefer;
+    for name in ALL {
+        let (manifest, bytes) = model_files(name);
+        let man = edgewise::ModelManifest::from_json(&manifest).unwrap();
+        let mut compiled =
+            PropensityModel::from_manifest_with(man.clone(), &bytes, Prefer::Compiled).unwrap();
+        let mut tract = PropensityModel::from_manifest_with(man, &bytes, Prefer::Tract).unwrap();
+        assert_eq!(compiled.runtime(), "compiled", "{name}");
+        assert_eq!(tract.runtime(), "tract", "{name}");
+        for x in random_rows(300, compiled.width(), 42) {
+            let (a, b) = (compiled.predict(&x).unwrap(), tract.predict(&x).unwrap());
+            assert!((a - b).abs() <= 1e-5, "{name}: compiled {a} vs tract {b}");
+        }
+    }
+}
+
+#[test]
+fn compiled_files_round_trip_exactly() {
+    for name in ALL {
+        let mut m = load(name);
+        let c = m.compiled().expect("compiled");
+        let bytes = serde_json::to_vec(&c).unwrap();
+        let mut again = PropensityModel::load_compiled(&bytes).unwrap();
+        for x in random_rows(100, m.width(), 7) {
+            assert_eq!(
+                m.predict(&x).unwrap().to_bits(),
+                again.predict(&x).unwrap().to_bits(),
+                "{name}"
+            );
+        }
+        // Damage is refused with a code, never run.
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        for (bad, code) in [
+            (
+                text.replace("\"version\":1", "\"version\":9"),
+                "model_format_unsupported",
+            ),
+            (
+                text.replacen("\"width\":24", "\"width\":23", 1),
+                "model_width_mismatch",
+            ),
+            (
+                text[..text.len() / 2].to_owned(),
+                "model_format_unsupported",
+            ),
+        ] {
+            let e: edgewise::Error = PropensityModel::load_compiled(bad.as_bytes())
+                .unwrap_err()
+                .into();
+            assert_eq!(e.code(), code, "{name}: {e}");
+        }
+    }
+}
