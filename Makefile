@@ -20,10 +20,14 @@ tools:
 wasm: tools
 	node scripts/build.mjs
 
+# Native: the default build (ONNX + tract fallback), then the lite feature set (compiled models
+# only, what pkg/lite ships) — clippy and tests for both.
 test-native:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --no-default-features --all-targets -- -D warnings
 	cargo test
+	cargo test --no-default-features
 
 test-wasm: wasm
 	node --test tests/wasm/
@@ -36,8 +40,19 @@ demo: wasm
 bench: wasm
 	node benches/wasm/node-decide.mjs
 
+# Shipped models, their compiled forms, the parity fixture and the test fixtures, all from a
+# fixed seed; a second run writes byte-identical files (`git status` stays clean).
+MODEL_DATA := target/model-data
 models:
 	@scripts/ensure-tools.sh python
+	cargo build --release --bin edgewise
+	mkdir -p $(MODEL_DATA)
+	target/release/edgewise simulate --sessions 60000 --seed 1 --out $(MODEL_DATA)/train.jsonl
+	.venv/bin/python models/train/train.py --data $(MODEL_DATA)/train.jsonl --out models
+	for m in purchase-lr purchase-gbt churn-mlp; do \
+	  target/release/edgewise compile-model models/$$m.onnx -o models/$$m.ewm.json || exit 1; done
+	target/release/edgewise simulate --sessions 1000 --seed 2 --out $(MODEL_DATA)/parity.jsonl
+	.venv/bin/python models/train/parity.py --data $(MODEL_DATA)/parity.jsonl --out tests/fixtures/parity/python.json
 	.venv/bin/python models/gen_models.py
 
 clean:

@@ -3,7 +3,7 @@
 // wasm-bindgen for every target, wasm-opt (npm binaryen) on the result, measures raw / optimized
 // / gzip / brotli sizes, writes pkg/sizes.json and fails when a budget is exceeded.
 //
-//   node scripts/build.mjs [--profile wasm-z] [--targets web,nodejs] [--no-opt]
+//   node scripts/build.mjs [--variants full,lite] [--profile wasm-z] [--targets web,nodejs] [--no-opt]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -22,9 +22,10 @@ const cfg = parse(readFileSync(path.join(root, 'wasm-pack.toml'), 'utf8'));
 const { crate, rust_target: rustTarget, out_name: outName } = cfg.build;
 const profile = flag('--profile') ?? cfg.build.profile;
 const only = flag('--targets')?.split(',');
-const targets = cfg.target.filter((t) => !only || only.includes(t.name));
+const wanted = flag('--variants')?.split(',');
+const variants = cfg.variant.filter((v) => (wanted ? wanted.includes(v.name) : v.default !== false));
 const optimize = cfg.wasm_opt?.enabled && !args.includes('--no-opt');
-if (targets.length === 0) fail(`no targets selected (wasm-pack.toml has ${cfg.target.map((t) => t.name)})`);
+if (variants.length === 0) fail(`no variants selected (wasm-pack.toml has ${cfg.variant.map((v) => v.name)})`);
 
 function fail(msg) {
   console.error(`build: ${msg}`);
@@ -40,88 +41,101 @@ function run(cmd, argv, opts = {}) {
   }
 }
 
-// 1. cargo: `cargo rustc --crate-type cdylib` so that the profile's LTO applies to the .wasm
-// (with crate-type ["cdylib", "rlib"], `cargo build` was seen not passing -C lto for it).
-run('cargo', ['rustc', '--lib', '--crate-type', 'cdylib', '--profile', profile, '--target', rustTarget]);
-const raw = path.join(root, 'target', rustTarget, profile, `${crate}.wasm`);
-if (!existsSync(raw)) fail(`${raw} was not produced`);
-
 const wasmOpt = path.join(root, 'node_modules', '.bin', 'wasm-opt');
 if (optimize && !existsSync(wasmOpt)) fail('node_modules/.bin/wasm-opt is missing: run `npm ci` (npm package binaryen)');
-
 const cargoToml = readFileSync(path.join(root, 'Cargo.toml'), 'utf8');
 const version = /^version\s*=\s*"([^"]+)"/m.exec(cargoToml)?.[1] ?? '0.0.0';
 const sha = (f) => createHash('sha256').update(readFileSync(f)).digest('hex');
-const optimizedByInput = new Map();
-const sizes = { profile, wasm_opt: optimize ? cfg.wasm_opt.passes : null, raw_cargo: statSync(raw).size, targets: {} };
+const sizesFile = path.join(root, 'pkg', 'sizes.json');
+let sizes = { profile, wasm_opt: optimize ? cfg.wasm_opt.passes : null, variants: {} };
+try {
+  const old = JSON.parse(readFileSync(sizesFile, 'utf8'));
+  if (old.profile === profile && old.variants) sizes.variants = old.variants; // keep variants not rebuilt now
+} catch {}
 
-for (const t of targets) {
-  const outDir = path.join(root, t.out_dir);
-  mkdirSync(outDir, { recursive: true });
-  // 2. wasm-bindgen
-  run('wasm-bindgen', ['--target', t.name, '--out-dir', outDir, '--out-name', outName, raw]);
-  const bg = path.join(outDir, `${outName}_bg.wasm`);
-  const bindgenSize = statSync(bg).size;
-  // 3. wasm-opt (identical inputs are optimized once)
-  if (optimize) {
-    const key = sha(bg);
-    if (optimizedByInput.has(key)) {
-      console.log(`(same module as ${optimizedByInput.get(key)}: reusing its optimized output)`);
-      copyFileSync(optimizedByInput.get(key), bg);
-    } else {
-      run(wasmOpt, [...(cfg.wasm_opt.features ?? []), ...cfg.wasm_opt.passes, '-o', bg, bg]);
-      optimizedByInput.set(key, bg);
+for (const v of variants) {
+  // 1. cargo: `cargo rustc --crate-type cdylib` so that the profile's LTO applies to the .wasm
+  // (with crate-type ["cdylib", "rlib"], `cargo build` was seen not passing -C lto for it).
+  const features = ['--no-default-features', ...(v.features.length ? ['--features', v.features.join(',')] : [])];
+  run('cargo', ['rustc', '--lib', '--crate-type', 'cdylib', '--profile', profile, '--target', rustTarget, ...features]);
+  const raw = path.join(root, 'target', rustTarget, profile, `${crate}.wasm`);
+  if (!existsSync(raw)) fail(`${raw} was not produced`);
+
+  const optimizedByInput = new Map();
+  const vs = (sizes.variants[v.name] = { features: v.features, raw_cargo: statSync(raw).size, targets: {} });
+  const targets = v.targets.filter((t) => !only || only.includes(t.name));
+
+  for (const t of targets) {
+    const outDir = path.join(root, t.out_dir);
+    mkdirSync(outDir, { recursive: true });
+    // 2. wasm-bindgen
+    run('wasm-bindgen', ['--target', t.name, '--out-dir', outDir, '--out-name', outName, raw]);
+    const bg = path.join(outDir, `${outName}_bg.wasm`);
+    const bindgenSize = statSync(bg).size;
+    // 3. wasm-opt (identical inputs are optimized once)
+    if (optimize) {
+      const key = sha(bg);
+      if (optimizedByInput.has(key)) {
+        console.log(`(same module as ${optimizedByInput.get(key)}: reusing its optimized output)`);
+        copyFileSync(optimizedByInput.get(key), bg);
+      } else {
+        run(wasmOpt, [...(cfg.wasm_opt.features ?? []), ...cfg.wasm_opt.passes, '-o', bg, bg]);
+        optimizedByInput.set(key, bg);
+      }
     }
+    // 4. package.json for the target
+    const glue = `${outName}.js`;
+    const pkg = {
+      name: v.name === 'full' ? 'edgewise' : `edgewise-${v.name}`,
+      version,
+      description: 'On-device personalization runtime (WebAssembly).',
+      license: 'Apache-2.0',
+      files: [`${outName}_bg.wasm`, glue, `${outName}.d.ts`, ...(t.name === 'bundler' ? [`${outName}_bg.js`] : [])],
+      types: `${outName}.d.ts`,
+    };
+    if (t.name === 'nodejs') pkg.main = glue;
+    else {
+      pkg.type = 'module';
+      pkg.module = glue;
+      pkg.main = glue;
+      pkg.sideEffects = t.name === 'bundler' ? [`./${glue}`, './snippets/*'] : false;
+    }
+    writeFileSync(path.join(outDir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
+    // 5. sizes
+    const wasm = readFileSync(bg);
+    const js = readFileSync(path.join(outDir, glue));
+    const gz = (b) => gzipSync(b, { level: 9 }).length;
+    const br = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+    vs.targets[t.name] = {
+      wasm_bindgen: bindgenSize,
+      wasm: wasm.length,
+      wasm_gzip: gz(wasm),
+      wasm_brotli: br(wasm),
+      js: js.length,
+      js_gzip: gz(js),
+      js_brotli: br(js),
+    };
   }
-  // 4. package.json for the target
-  const glue = `${outName}.js`;
-  const pkg = {
-    name: 'edgewise',
-    version,
-    description: 'On-device personalization runtime (WebAssembly).',
-    license: 'Apache-2.0',
-    files: [`${outName}_bg.wasm`, glue, `${outName}.d.ts`, ...(t.name === 'bundler' ? [`${outName}_bg.js`] : [])],
-    types: `${outName}.d.ts`,
-  };
-  if (t.name === 'nodejs') pkg.main = glue;
-  else {
-    pkg.type = 'module';
-    pkg.module = glue;
-    pkg.main = glue;
-    pkg.sideEffects = t.name === 'bundler' ? [`./${glue}`, './snippets/*'] : false;
-  }
-  writeFileSync(path.join(outDir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
-  // 5. sizes
-  const wasm = readFileSync(bg);
-  const js = readFileSync(path.join(outDir, glue));
-  const gz = (b) => gzipSync(b, { level: 9 }).length;
-  const br = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
-  sizes.targets[t.name] = {
-    wasm_bindgen: bindgenSize,
-    wasm: wasm.length,
-    wasm_gzip: gz(wasm),
-    wasm_brotli: br(wasm),
-    js: js.length,
-    js_gzip: gz(js),
-    js_brotli: br(js),
-  };
+
 }
 
-writeFileSync(path.join(root, 'pkg', 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n');
+mkdirSync(path.join(root, 'pkg'), { recursive: true });
+writeFileSync(sizesFile, JSON.stringify(sizes, null, 2) + '\n');
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`.padStart(12);
-console.log(`\nprofile ${profile}; cargo output ${kb(sizes.raw_cargo)}`);
-console.log('target     wasm-bindgen   optimized        gzip      brotli  | JS glue   gzip');
-for (const [name, s] of Object.entries(sizes.targets)) {
-  console.log(`${name.padEnd(8)} ${kb(s.wasm_bindgen)}${kb(s.wasm)}${kb(s.wasm_gzip)}${kb(s.wasm_brotli)}  | ${kb(s.js)}${kb(s.js_gzip)}`);
-}
-
-// 6. budget
-const b = cfg.budget ?? {};
+console.log(`\nprofile ${profile}`);
+console.log('variant/target   wasm-bindgen   optimized        gzip      brotli  | JS glue    gzip  | wasm+JS brotli');
 const over = [];
-for (const [name, s] of Object.entries(sizes.targets)) {
-  if (b.max_wasm_bytes && s.wasm > b.max_wasm_bytes) over.push(`${name}: wasm ${s.wasm} > ${b.max_wasm_bytes}`);
-  if (b.max_gzip_bytes && s.wasm_gzip > b.max_gzip_bytes) over.push(`${name}: gzip ${s.wasm_gzip} > ${b.max_gzip_bytes}`);
-  if (b.max_brotli_bytes && s.wasm_brotli > b.max_brotli_bytes) over.push(`${name}: brotli ${s.wasm_brotli} > ${b.max_brotli_bytes}`);
+for (const [vname, vsz] of Object.entries(sizes.variants)) {
+  const b = cfg.variant.find((x) => x.name === vname)?.budget ?? {};
+  for (const [name, s] of Object.entries(vsz.targets)) {
+    const total = { wasm: s.wasm + s.js, gzip: s.wasm_gzip + s.js_gzip, brotli: s.wasm_brotli + s.js_brotli };
+    s.total_brotli = total.brotli;
+    console.log(`${(vname + '/' + name).padEnd(16)}${kb(s.wasm_bindgen)}${kb(s.wasm)}${kb(s.wasm_gzip)}${kb(s.wasm_brotli)}  |${kb(s.js)}${kb(s.js_gzip)}  |${kb(total.brotli)}`);
+    if (b.max_wasm_bytes && total.wasm > b.max_wasm_bytes) over.push(`${vname}/${name}: wasm+js ${total.wasm} > ${b.max_wasm_bytes}`);
+    if (b.max_gzip_bytes && total.gzip > b.max_gzip_bytes) over.push(`${vname}/${name}: gzip ${total.gzip} > ${b.max_gzip_bytes}`);
+    if (b.max_brotli_bytes && total.brotli > b.max_brotli_bytes) over.push(`${vname}/${name}: brotli ${total.brotli} > ${b.max_brotli_bytes}`);
+  }
 }
+writeFileSync(sizesFile, JSON.stringify(sizes, null, 2) + '\n');
 if (over.length) fail(`over the size budget in wasm-pack.toml:\n  ${over.join('\n  ')}`);
 console.log('size budget: ok');

@@ -14,11 +14,11 @@
 //! [`Program`], so both builds give identical scores.
 
 use serde::{Deserialize, Serialize};
-#[cfg(feature = "onnx")]
+#[cfg(feature = "tract")]
 use tract_onnx::prelude::*;
-#[cfg(feature = "onnx")]
+#[cfg(feature = "tract")]
 use tract_onnx::tract_core::internal::SimpleState;
-#[cfg(feature = "onnx")]
+#[cfg(feature = "tract")]
 use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::error::ModelError;
@@ -170,7 +170,7 @@ fn sanitize(proto: &mut tract_onnx::pb::ModelProto) -> Result<(), String> {
 /// What only tract needs: a `ZipMap` that makes a graph output becomes an `Identity` (tract has
 /// no `ZipMap`; the compiler cuts it the same way), and the binary tree-ensemble base value is
 /// folded into the first tree (see [`sanitize`]).
-#[cfg(feature = "onnx")]
+#[cfg(feature = "tract")]
 fn prepare_for_tract(proto: &mut tract_onnx::pb::ModelProto) -> Result<(), String> {
     let graph = proto.graph.as_mut().ok_or("the file has no graph")?;
     let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
@@ -245,7 +245,7 @@ fn prepare_for_tract(proto: &mut tract_onnx::pb::ModelProto) -> Result<(), Strin
 }
 enum Backend {
     Compiled(Runner),
-    #[cfg(feature = "onnx")]
+    #[cfg(feature = "tract")]
     Tract {
         state: Box<TypedSimpleState>,
         class_index: usize,
@@ -271,7 +271,7 @@ impl std::fmt::Debug for PropensityModel {
     }
 }
 
-#[cfg(feature = "onnx")]
+#[cfg(feature = "tract")]
 fn tract_msg(e: &TractError) -> String {
     // The full chain ("while ..., caused by ...") is what says what to fix.
     let s = format!("{e:#}");
@@ -285,6 +285,8 @@ pub enum Prefer {
     Compiled,
     /// tract even when the compiler could (for comparisons and benchmarks).
     Tract,
+    /// The compiler only: what `edgewise compile-model` and the lite build can run.
+    CompiledOnly,
 }
 
 impl PropensityModel {
@@ -372,7 +374,7 @@ impl PropensityModel {
                 manifest: self.manifest.clone(),
                 program: r.program().clone(),
             }),
-            #[cfg(feature = "onnx")]
+            #[cfg(feature = "tract")]
             Backend::Tract { .. } => None,
         }
     }
@@ -381,7 +383,7 @@ impl PropensityModel {
     pub fn runtime(&self) -> &'static str {
         match &self.backend {
             Backend::Compiled(_) => "compiled",
-            #[cfg(feature = "onnx")]
+            #[cfg(feature = "tract")]
             Backend::Tract { .. } => "tract",
         }
     }
@@ -421,21 +423,19 @@ impl PropensityModel {
             });
         }
         let width = manifest.features.width();
-        let onnx_fw = tract_onnx::onnx();
-        let mut reader = onnx;
-        let parse_err = |e: TractError| ModelError::Parse {
-            model: name.clone(),
-            message: tract_msg(&e),
-        };
-        let mut proto = onnx_fw
-            .proto_model_for_read(&mut reader)
-            .map_err(parse_err)?;
+        let mut proto =
+            <tract_onnx::pb::ModelProto as prost::Message>::decode(onnx).map_err(|e| {
+                ModelError::Parse {
+                    model: name.clone(),
+                    message: crate::event::truncate(&e.to_string(), 600),
+                }
+            })?;
         sanitize(&mut proto).map_err(|message| ModelError::Parse {
             model: name.clone(),
             message,
         })?;
         let mut unsupported = None;
-        if prefer == Prefer::Compiled {
+        if prefer != Prefer::Tract {
             match import(
                 &proto,
                 width,
@@ -469,16 +469,47 @@ impl PropensityModel {
                         message,
                     })
                 }
+                Err(ImportError::Unsupported { op, node, why })
+                    if prefer == Prefer::CompiledOnly =>
+                {
+                    return Err(ModelError::UnsupportedOperator {
+                        model: name,
+                        op,
+                        node,
+                        message: format!("the edgewise compiler does not support it ({why})"),
+                    });
+                }
                 Err(ImportError::Unsupported { op, node, why }) => {
                     unsupported = Some((op, node, why));
                 }
             }
         }
-        prepare_for_tract(&mut proto).map_err(|message| ModelError::Parse {
-            model: name.clone(),
-            message,
-        })?;
-        match Self::tract_backend(&manifest, &proto, width) {
+        #[cfg(not(feature = "tract"))]
+        {
+            let _ = &mut proto;
+            let (op, node, why) = unsupported.unwrap_or_else(|| {
+                (
+                    "?".into(),
+                    String::new(),
+                    "the tract engine is not part of this build".into(),
+                )
+            });
+            Err(ModelError::UnsupportedOperator {
+                model: name,
+                op,
+                node,
+                message: format!(
+                    "the edgewise compiler does not support it ({why}), and this build has no tract fallback (use the native runtime or the `tract` wasm variant)"
+                ),
+            })
+        }
+        #[cfg(feature = "tract")]
+        {
+            prepare_for_tract(&mut proto).map_err(|message| ModelError::Parse {
+                model: name.clone(),
+                message,
+            })?;
+            match Self::tract_backend(&manifest, &proto, width) {
             Ok((state, class_index)) => {
                 let mut m = PropensityModel {
                     manifest,
@@ -508,9 +539,10 @@ impl PropensityModel {
                 (_, e) => Err(e),
             },
         }
+        }
     }
 
-    #[cfg(feature = "onnx")]
+    #[cfg(feature = "tract")]
     fn tract_backend(
         manifest: &ModelManifest,
         proto: &tract_onnx::pb::ModelProto,
@@ -703,7 +735,7 @@ impl PropensityModel {
                 model: self.manifest.name.clone(),
                 message,
             })?,
-            #[cfg(feature = "onnx")]
+            #[cfg(feature = "tract")]
             Backend::Tract { state, class_index } => Self::run_tract(
                 state,
                 *class_index,
@@ -727,7 +759,7 @@ impl PropensityModel {
         Ok(p)
     }
 
-    #[cfg(feature = "onnx")]
+    #[cfg(feature = "tract")]
     fn run_tract(
         state: &mut TypedSimpleState,
         class_index: usize,

@@ -932,7 +932,8 @@ pub fn import(
     };
     imp.vals.insert(input.name.clone(), Val::Id(0));
     for t in &imp.graph.initializer {
-        imp.vals.insert(t.name.clone(), Val::Tensor(Box::new(t.clone())));
+        imp.vals
+            .insert(t.name.clone(), Val::Tensor(Box::new(t.clone())));
     }
     for node in slice(graph, &target) {
         imp.node(node)?;

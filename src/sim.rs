@@ -299,7 +299,10 @@ impl Simulator {
                 if rng.next_f64() < p.buy {
                     converted_at.get_or_insert(events.len());
                     let value: f64 = cart.iter().map(|c| c.1).sum();
-                    events.push(bare("purchase", t, Some(round2(value))));
+                    events.push(SimEvent {
+                        price: Some(round2(value)),
+                        ..bare("purchase", t, None)
+                    });
                     cart.clear();
                     // After buying: a short tail, then gone.
                     if rng.next_f64() < 0.7 {

@@ -110,14 +110,25 @@ fn load_models(models: &JsValue) -> Result<Vec<PropensityModel>, JsValue> {
     }
     let arr = models
         .dyn_ref::<js_sys::Array>()
-        .ok_or_else(|| bad_arg("models must be an array of {manifest, onnx}"))?;
+        .ok_or_else(|| bad_arg("models must be an array of {manifest, onnx} or {compiled}"))?;
     let mut out = Vec::with_capacity(arr.length() as usize);
     for (i, m) in arr.iter().enumerate() {
         let get =
             |k: &str| js_sys::Reflect::get(&m, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
-        let manifest = json_text(&get("manifest"), &format!("models[{i}].manifest"))?;
-        let onnx = bytes_of(&get("onnx"), &format!("models[{i}].onnx"))?;
-        out.push(PropensityModel::load(&manifest, &onnx).map_err(|e| to_js(e.into()))?);
+        let compiled = get("compiled");
+        let model = if !compiled.is_undefined() {
+            // A compiled model: JSON text, an object, or its bytes.
+            let bytes = match compiled.dyn_ref::<js_sys::Uint8Array>() {
+                Some(_) => bytes_of(&compiled, &format!("models[{i}].compiled"))?,
+                None => json_text(&compiled, &format!("models[{i}].compiled"))?.into_bytes(),
+            };
+            PropensityModel::load_compiled(&bytes)
+        } else {
+            let manifest = json_text(&get("manifest"), &format!("models[{i}].manifest"))?;
+            let onnx = bytes_of(&get("onnx"), &format!("models[{i}].onnx"))?;
+            PropensityModel::load(&manifest, &onnx)
+        };
+        out.push(model.map_err(|e| to_js(e.into()))?);
     }
     Ok(out)
 }
@@ -369,4 +380,15 @@ impl JsEngine {
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// `"full"` (reads .onnx and compiled models) or `"lite"` (compiled models only).
+#[wasm_bindgen]
+pub fn build() -> String {
+    if cfg!(feature = "onnx") {
+        "full"
+    } else {
+        "lite"
+    }
+    .to_owned()
 }

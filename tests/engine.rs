@@ -432,7 +432,7 @@ fn bad_config_is_refused_with_the_field_named() {
             .code(),
         "config_malformed"
     );
-    let two = vec![load("purchase-lr"), load("lr-logit")];
+    let two = vec![load("purchase-lr"), load("purchase-lr")];
     assert_eq!(
         Engine::new(no_holdout(), two, seeded(1), T0)
             .map(|_| ())

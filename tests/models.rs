@@ -1,24 +1,29 @@
 //! Loading real ONNX files: tract's answers against onnxruntime's (recorded by
 //! models/gen_models.py), and every way a model can be wrong.
 
+#![cfg(feature = "onnx")]
+
 mod common;
 
 use common::{load, model_files};
 use edgewise::PropensityModel;
 
 #[test]
-fn tract_matches_onnxruntime_on_every_fixture() {
+fn every_fixture_matches_onnxruntime() {
     let text = std::fs::read_to_string(common::root().join("tests/fixtures/models/reference.json"))
         .unwrap();
     let reference: serde_json::Value = serde_json::from_str(&text).unwrap();
     let inputs: Vec<Vec<f32>> = serde_json::from_value(reference["inputs"].clone()).unwrap();
     let outputs = reference["outputs"].as_object().unwrap();
     assert!(
-        outputs.len() >= 6,
+        outputs.len() >= 10,
         "reference covers {} models",
         outputs.len()
     );
     for (name, want) in outputs {
+        if cfg!(not(feature = "tract")) && name == "mlp-gelu" {
+            continue; // Erf: only the tract build runs it (see below)
+        }
         let mut m = load(name);
         let want: Vec<f64> = serde_json::from_value(want.clone()).unwrap();
         let logit = m.manifest().output_kind == edgewise::OutputKind::Logit;
@@ -28,7 +33,8 @@ fn tract_matches_onnxruntime_on_every_fixture() {
             let w = if logit { 1.0 / (1.0 + (-w).exp()) } else { *w };
             assert!(
                 (p - w).abs() <= 1e-5,
-                "{name}: tract {p} vs onnxruntime {w}"
+                "{name}: edgewise ({}) {p} vs onnxruntime {w}",
+                m.runtime()
             );
         }
     }
@@ -36,7 +42,14 @@ fn tract_matches_onnxruntime_on_every_fixture() {
 
 #[test]
 fn sklearn_exports_load() {
-    for name in ["purchase-gbt", "churn-mlp", "sk-linear"] {
+    for name in [
+        "purchase-gbt",
+        "churn-mlp",
+        "sk-linear",
+        "sk-gbt-zipmap",
+        "sk-pipeline",
+        "sk-forest",
+    ] {
         let m = load(name);
         assert_eq!(m.width(), 24, "{name}");
     }
@@ -134,10 +147,13 @@ fn random_bytes_never_panic() {
     }
 }
 
-const ALL: [&str; 6] = [
+const ALL: [&str; 9] = [
     "purchase-lr",
     "purchase-gbt",
     "churn-mlp",
+    "sk-gbt-zipmap",
+    "sk-pipeline",
+    "sk-forest",
     "lr-logit",
     "sk-linear",
     "mlp-tanh",
@@ -156,6 +172,7 @@ fn random_rows(n: usize, width: usize, seed: u64) -> Vec<Vec<f32>> {
         .collect()
 }
 
+#[cfg(feature = "tract")]
 #[test]
 fn the_compiler_handles_every_fixture_and_agrees_with_tract() {
     use edgewise::model::Prefer;
@@ -164,8 +181,17 @@ fn the_compiler_handles_every_fixture_and_agrees_with_tract() {
         let man = edgewise::ModelManifest::from_json(&manifest).unwrap();
         let mut compiled =
             PropensityModel::from_manifest_with(man.clone(), &bytes, Prefer::Compiled).unwrap();
-        let mut tract = PropensityModel::from_manifest_with(man, &bytes, Prefer::Tract).unwrap();
         assert_eq!(compiled.runtime(), "compiled", "{name}");
+        let mut tract = match PropensityModel::from_manifest_with(man, &bytes, Prefer::Tract) {
+            Ok(t) => t,
+            // tract 0.23 has no ai.onnx.ml Scaler; the compiled model is checked against
+            // onnxruntime in every_fixture_matches_onnxruntime instead.
+            Err(e) if name == "sk-pipeline" => {
+                assert!(e.to_string().contains("Scaler"), "{e}");
+                continue;
+            }
+            Err(e) => panic!("{name}: {e}"),
+        };
         assert_eq!(tract.runtime(), "tract", "{name}");
         for x in random_rows(300, compiled.width(), 42) {
             let (a, b) = (compiled.predict(&x).unwrap(), tract.predict(&x).unwrap());
@@ -209,5 +235,32 @@ fn compiled_files_round_trip_exactly() {
                 .into();
             assert_eq!(e.code(), code, "{name}: {e}");
         }
+    }
+}
+
+/// An operator the compiler does not know: the tract build runs it on tract; a build without
+/// tract refuses it with an error that names the operator, never a wrong answer.
+#[test]
+fn unknown_operators_fall_back_to_tract_or_are_named() {
+    let (manifest, bytes) = model_files("mlp-gelu");
+    let loaded = PropensityModel::load(&manifest, &bytes);
+    #[cfg(feature = "tract")]
+    assert_eq!(loaded.map(|m| m.runtime()).ok(), Some("tract"));
+    #[cfg(not(feature = "tract"))]
+    {
+        let e: edgewise::Error = loaded.map(|_| ()).unwrap_err().into();
+        assert_eq!(e.code(), "model_unsupported_operator");
+        assert!(e.to_string().contains("Erf"), "{e}");
+    }
+    // The compiler alone always refuses it, naming the operator.
+    #[cfg(feature = "onnx")]
+    {
+        let man = edgewise::ModelManifest::from_json(&manifest).unwrap();
+        let err =
+            PropensityModel::from_manifest_with(man, &bytes, edgewise::model::Prefer::CompiledOnly)
+                .map(|_| ())
+                .unwrap_err();
+        assert_eq!(err.code(), "model_unsupported_operator");
+        assert!(err.to_string().contains("Erf"), "{err}");
     }
 }

@@ -3,6 +3,10 @@
 //!
 //! ```text
 //! edgewise simulate [--sessions N] [--seed S] [--out FILE]
+//! edgewise compile-model IN.onnx [--manifest IN.json] -o OUT.ewm.json
+//! edgewise inspect-model FILE.onnx [--manifest FILE.json]
+//! edgewise predict --model FILE.onnx --input ROWS.csv
+//! edgewise score --data SESSIONS.jsonl --config CONFIG.json --models A.onnx,B.ewm.json [--at decision|end]
 //! edgewise help
 //! ```
 //! Exit codes: 0 ok, 1 the work failed (bad file, bad model), 2 bad usage.
@@ -10,12 +14,25 @@
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
+use edgewise::model::{ModelManifest, OutputKind, Prefer};
 use edgewise::sim::Simulator;
+use edgewise::{FeatureSpec, PropensityModel};
 
 const USAGE: &str = "usage:
   edgewise simulate [--sessions N] [--seed S] [--out FILE]
       simulated storefront sessions as JSONL (one session per line; default 10000 sessions,
       seed 1, stdout); a summary goes to stderr
+  edgewise compile-model IN.onnx [--manifest IN.json] -o OUT.ewm.json
+      compile a model for the lite build (manifest default: IN.json beside IN.onnx)
+  edgewise inspect-model FILE.onnx [--manifest FILE.json]
+      inputs, outputs, operators, and whether the compiler / tract / the manifest accept it
+  edgewise predict --model FILE.onnx --input ROWS.csv [--output NAME] [--class-index K]
+      runs the model on each row of a header-less numeric CSV; prints the row number and the
+      positive-class probability (class 1 of two-class outputs, tensor or ZipMap)
+  edgewise score --data SESSIONS.jsonl --config CONFIG.json --models A.onnx,B.ewm.json
+                 [--at decision|end] [--out FILE]
+      replays each simulated session through an Engine (as the wasm build's scores() does)
+      and prints one JSON line per session: {id, at, now, scores: {name: p}}
   edgewise help";
 
 /// A failure with the exit code it maps to.
@@ -125,12 +142,417 @@ fn simulate(args: &[String]) -> Result<(), Fail> {
     Ok(())
 }
 
+fn read(path: &str) -> Result<Vec<u8>, Fail> {
+    std::fs::read(path).map_err(|e| failed(format!("cannot read {path}: {e}")))
+}
+
+fn decode(path: &str) -> Result<tract_onnx::pb::ModelProto, Fail> {
+    let bytes = read(path)?;
+    <tract_onnx::pb::ModelProto as prost::Message>::decode(bytes.as_slice())
+        .map_err(|e| failed(format!("{path} is not a readable ONNX model: {e}")))
+}
+
+/// Positional arguments first, then `--name value` options (`-o` = `--out`).
+fn split_positional(args: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut pos = Vec::new();
+    let mut opts = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "-o" {
+            opts.push("--out".to_owned());
+            opts.extend(it.next().cloned());
+        } else if a.starts_with("--") {
+            opts.push(a.clone());
+            opts.extend(it.next().cloned());
+        } else {
+            pos.push(a.clone());
+        }
+    }
+    (pos, opts)
+}
+
+fn manifest_for(onnx_path: &str, given: Option<&str>) -> Result<String, Fail> {
+    let path = match given {
+        Some(p) => p.to_owned(),
+        None => {
+            let p = std::path::Path::new(onnx_path).with_extension("json");
+            p.to_string_lossy().into_owned()
+        }
+    };
+    String::from_utf8(read(&path)?).map_err(|_| failed(format!("{path} is not UTF-8 text")))
+}
+
+fn compile_model(args: &[String]) -> Result<(), Fail> {
+    let (pos, rest) = split_positional(args);
+    let o = Opts::parse(&rest, &["manifest", "out"])?;
+    let [input] = pos.as_slice() else {
+        return Err(usage("compile-model takes one .onnx file"));
+    };
+    let out = o
+        .get("out")
+        .ok_or_else(|| usage("compile-model needs -o OUT"))?;
+    let manifest = manifest_for(input, o.get("manifest"))?;
+    let man = ModelManifest::from_json(&manifest).map_err(|e| failed(e.to_string()))?;
+    let model = PropensityModel::from_manifest_with(man, &read(input)?, Prefer::CompiledOnly)
+        .map_err(|e| {
+            failed(format!(
+                "{input}: {e}; the lite and full wasm builds cannot load it (`edgewise inspect-model {input}` shows what else does)"
+            ))
+        })?;
+    let compiled = model
+        .compiled()
+        .ok_or_else(|| failed(format!("{input}: the compiler produced no program")))?;
+    let text = serde_json::to_string(&compiled).map_err(|e| failed(e.to_string()))?;
+    std::fs::write(out, text.as_bytes()).map_err(|e| failed(format!("cannot write {out}: {e}")))?;
+    eprintln!(
+        "compiled {input} ({} bytes) → {out} ({} bytes, {} steps)",
+        model.source_len(),
+        text.len(),
+        compiled.program.steps.len()
+    );
+    Ok(())
+}
+
+fn inspect_model(args: &[String]) -> Result<(), Fail> {
+    let (pos, rest) = split_positional(args);
+    let o = Opts::parse(&rest, &["manifest"])?;
+    let [input] = pos.as_slice() else {
+        return Err(usage("inspect-model takes one .onnx file"));
+    };
+    let proto = decode(input)?;
+    let graph = proto
+        .graph
+        .as_ref()
+        .ok_or_else(|| failed(format!("{input} has no graph")))?;
+    let inits: std::collections::HashSet<&str> =
+        graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let shape = |v: &tract_onnx::pb::ValueInfoProto| -> serde_json::Value {
+        use tract_onnx::pb::tensor_shape_proto::dimension::Value as D;
+        match v.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+            Some(tract_onnx::pb::type_proto::Value::TensorType(t)) => serde_json::json!({
+                "name": v.name,
+                "elem_type": t.elem_type,
+                "shape": t.shape.as_ref().map(|s| s.dim.iter().map(|d| match &d.value {
+                    Some(D::DimValue(x)) => serde_json::json!(x),
+                    Some(D::DimParam(p)) => serde_json::json!(p),
+                    None => serde_json::Value::Null,
+                }).collect::<Vec<_>>()),
+            }),
+            _ => {
+                serde_json::json!({ "name": v.name, "type": "non-tensor (e.g. a ZipMap sequence of maps)" })
+            }
+        }
+    };
+    let mut ops: std::collections::BTreeMap<String, usize> = Default::default();
+    for n in &graph.node {
+        let key = if n.domain.is_empty() {
+            n.op_type.clone()
+        } else {
+            format!("{}:{}", n.domain, n.op_type)
+        };
+        *ops.entry(key).or_default() += 1;
+    }
+    let mut report = serde_json::json!({
+        "file": input,
+        "ir_version": proto.ir_version,
+        "opsets": proto.opset_import.iter().map(|o| serde_json::json!({"domain": o.domain, "version": o.version})).collect::<Vec<_>>(),
+        "producer": format!("{} {}", proto.producer_name, proto.producer_version),
+        "inputs": graph.input.iter().filter(|i| !inits.contains(i.name.as_str())).map(shape).collect::<Vec<_>>(),
+        "outputs": graph.output.iter().map(shape).collect::<Vec<_>>(),
+        "operators": ops,
+        "initializers": graph.initializer.len(),
+    });
+    let manifest = manifest_for(input, o.get("manifest"));
+    let check = match &manifest {
+        Err(e) => serde_json::json!({ "manifest": e.message }),
+        Ok(text) => match ModelManifest::from_json(text) {
+            Err(e) => serde_json::json!({ "manifest": e.to_string() }),
+            Ok(man) => {
+                let bytes = read(input)?;
+                let compiled =
+                    PropensityModel::from_manifest_with(man.clone(), &bytes, Prefer::CompiledOnly);
+                let tract = PropensityModel::from_manifest_with(man, &bytes, Prefer::Tract);
+                let status = |r: &Result<PropensityModel, edgewise::error::ModelError>| match r {
+                    Ok(m) => serde_json::json!({ "ok": true, "runtime": m.runtime() }),
+                    Err(e) => {
+                        serde_json::json!({ "ok": false, "code": e.code(), "error": e.to_string() })
+                    }
+                };
+                serde_json::json!({ "manifest": "ok", "compiler": status(&compiled), "tract": status(&tract) })
+            }
+        },
+    };
+    if let Some(obj) = report.as_object_mut() {
+        obj.insert("check".into(), check);
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).map_err(|e| failed(e.to_string()))?
+    );
+    Ok(())
+}
+
+/// A manifest for a bare .onnx file: `width` custom columns, the chosen output, probability.
+fn bare_manifest(
+    width: usize,
+    output: Option<String>,
+    class_index: Option<usize>,
+) -> Result<ModelManifest, Fail> {
+    let features: Vec<serde_json::Value> = (0..width)
+        .map(|i| serde_json::json!({"name": format!("x{i}"), "kind": "context_number", "key": format!("x{i}"), "missing": 0}))
+        .collect();
+    let spec: FeatureSpec =
+        serde_json::from_value(serde_json::json!({"version": 1, "features": features}))
+            .map_err(|e| failed(e.to_string()))?;
+    Ok(ModelManifest {
+        name: "cli".into(),
+        version: "0".into(),
+        score: "p".into(),
+        output_kind: OutputKind::Probability,
+        output,
+        class_index,
+        input: None,
+        description: None,
+        created: None,
+        features: spec,
+        training: None,
+        metrics: None,
+    })
+}
+
+fn predict(args: &[String]) -> Result<(), Fail> {
+    let o = Opts::parse(args, &["model", "input", "output", "class-index"])?;
+    let model_path = o
+        .get("model")
+        .ok_or_else(|| usage("predict needs --model FILE.onnx"))?;
+    let input_path = o
+        .get("input")
+        .ok_or_else(|| usage("predict needs --input ROWS.csv"))?;
+    let text = String::from_utf8(read(input_path)?)
+        .map_err(|_| failed(format!("{input_path} is not UTF-8 text")))?;
+    let mut rows: Vec<Vec<f32>> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let row = line
+            .split(',')
+            .map(|c| c.trim().parse::<f32>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                failed(format!(
+                    "{input_path}:{}: not a row of numbers: {line:?}",
+                    i + 1
+                ))
+            })?;
+        if let Some(first) = rows.first() {
+            if first.len() != row.len() {
+                return Err(failed(format!(
+                    "{input_path}:{}: {} columns, the first row has {}",
+                    i + 1,
+                    row.len(),
+                    first.len()
+                )));
+            }
+        }
+        rows.push(row);
+    }
+    let width = rows
+        .first()
+        .map(Vec::len)
+        .ok_or_else(|| failed(format!("{input_path} has no rows")))?;
+    let bytes = read(model_path)?;
+    // The output: the one named, else the graph's probability-like one.
+    let proto = decode(model_path)?;
+    let outputs: Vec<String> = proto
+        .graph
+        .as_ref()
+        .map(|g| g.output.iter().map(|o| o.name.clone()).collect())
+        .unwrap_or_default();
+    let output = match o.get("output") {
+        Some(n) => Some(n.to_owned()),
+        None if outputs.len() == 1 => None,
+        None => outputs
+            .iter()
+            .find(|n| n.contains("prob"))
+            .or_else(|| outputs.last())
+            .cloned(),
+    };
+    let explicit: Option<usize> = match o.get("class-index") {
+        Some(v) => Some(
+            v.parse()
+                .map_err(|_| usage("--class-index must be a number"))?,
+        ),
+        None => None,
+    };
+    // Try a single-value output first, then the positive-class column of a two-class one.
+    let attempts: Vec<Option<usize>> = match explicit {
+        Some(k) => vec![Some(k)],
+        None => vec![None, Some(1)],
+    };
+    let mut last_err = None;
+    let mut model = None;
+    for ci in attempts {
+        let man = bare_manifest(width, output.clone(), ci)?;
+        match PropensityModel::from_manifest(man, &bytes) {
+            Ok(m) => {
+                model = Some(m);
+                break;
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    let mut model = model.ok_or_else(|| {
+        failed(format!(
+            "{model_path}: {}",
+            last_err.map(|e| e.to_string()).unwrap_or_default()
+        ))
+    })?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for (i, row) in rows.iter().enumerate() {
+        let p = model
+            .predict(row)
+            .map_err(|e| failed(format!("row {}: {e}", i + 1)))?;
+        writeln!(out, "{i},{p}").map_err(|e| failed(format!("write failed: {e}")))?;
+    }
+    out.flush()
+        .map_err(|e| failed(format!("write failed: {e}")))?;
+    Ok(())
+}
+
+/// A model file: `X.ewm.json` (compiled) or `X.onnx` with its manifest `X.json` beside it.
+fn load_model(path: &str) -> Result<PropensityModel, Fail> {
+    let bytes = read(path)?;
+    if path.ends_with(".onnx") {
+        let manifest = ModelManifest::from_json(&manifest_for(path, None)?)
+            .map_err(|e| failed(format!("{path}: {e}")))?;
+        PropensityModel::from_manifest(manifest, &bytes)
+    } else {
+        PropensityModel::load_compiled(&bytes)
+    }
+    .map_err(|e| failed(format!("{path}: {e}")))
+}
+
+/// One session line of `edgewise simulate`, as far as scoring needs it.
+#[derive(serde::Deserialize)]
+struct ScoreSession<'a> {
+    id: u64,
+    context: std::collections::BTreeMap<String, serde_json::Value>,
+    start_ms: f64,
+    decision_index: usize,
+    decision_ms: f64,
+    #[serde(borrow)]
+    events: Vec<edgewise::EventInput<'a>>,
+}
+
+fn score(args: &[String]) -> Result<(), Fail> {
+    use edgewise::features::{Context, ContextValue};
+    use edgewise::{Engine, EngineConfig, EngineOptions};
+    let o = Opts::parse(args, &["data", "config", "models", "at", "out"])?;
+    let data = o
+        .get("data")
+        .ok_or_else(|| usage("score needs --data SESSIONS.jsonl"))?;
+    let config_path = o
+        .get("config")
+        .ok_or_else(|| usage("score needs --config CONFIG.json"))?;
+    let model_paths: Vec<&str> = o
+        .get("models")
+        .ok_or_else(|| usage("score needs --models A.onnx,B.ewm.json"))?
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let at_end = match o.get("at").unwrap_or("decision") {
+        "decision" => false,
+        "end" => true,
+        other => return Err(usage(format!("--at {other:?}: expected decision or end"))),
+    };
+    let config_text = String::from_utf8(read(config_path)?)
+        .map_err(|_| failed(format!("{config_path} is not UTF-8 text")))?;
+    let config =
+        EngineConfig::from_json(&config_text).map_err(|e| failed(format!("{config_path}: {e}")))?;
+    // Loaded once to fail early; each session gets fresh instances (an Engine owns its models).
+    let load_all = || {
+        model_paths
+            .iter()
+            .map(|p| load_model(p))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    load_all()?;
+    let text =
+        String::from_utf8(read(data)?).map_err(|_| failed(format!("{data} is not UTF-8 text")))?;
+    let mut out = output(o.get("out"))?;
+    for (line_no, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let at = |m: String| failed(format!("{data}:{}: {m}", line_no + 1));
+        let s: ScoreSession<'_> = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
+        let (n, now) = if at_end {
+            let last = s.events.last().and_then(|e| e.ts).unwrap_or(s.start_ms);
+            (s.events.len(), last + 1000.0)
+        } else {
+            (s.decision_index, s.decision_ms)
+        };
+        let options = EngineOptions {
+            seed: Some(1),
+            session_start: Some(s.start_ms),
+            visitor_id: None,
+        };
+        let mut engine = Engine::new(config.clone(), load_all()?, options, s.start_ms)
+            .map_err(|e| at(e.to_string()))?;
+        let mut ctx = Context::new();
+        for (k, v) in &s.context {
+            let v = match v {
+                serde_json::Value::Number(x) => ContextValue::Number(x.as_f64().unwrap_or(0.0)),
+                serde_json::Value::String(t) => ContextValue::Text(t.clone()),
+                other => return Err(at(format!("context {k}: {other} is not a number or text"))),
+            };
+            ctx.insert(k.clone(), v);
+        }
+        engine.set_context(ctx).map_err(|e| at(e.to_string()))?;
+        for e in s.events.iter().take(n) {
+            engine.track(e, now).map_err(|e| at(e.to_string()))?;
+        }
+        let (scores, errors) = engine.scores(now);
+        if let Some(e) = errors.first() {
+            return Err(at(e.to_string()));
+        }
+        let named: serde_json::Map<String, serde_json::Value> = engine
+            .models()
+            .iter()
+            .zip(&scores)
+            .map(|(m, p)| {
+                (
+                    m.score_name().to_owned(),
+                    serde_json::json!(p.map(f64::from)),
+                )
+            })
+            .collect();
+        let row = serde_json::json!({
+            "id": s.id,
+            "at": if at_end { "end" } else { "decision" },
+            "now": now,
+            "scores": named,
+        });
+        writeln!(out, "{row}").map_err(|e| failed(format!("write failed: {e}")))?;
+    }
+    out.flush()
+        .map_err(|e| failed(format!("write failed: {e}")))?;
+    Ok(())
+}
+
 fn run(args: &[String]) -> Result<(), Fail> {
     let Some((cmd, rest)) = args.split_first() else {
         return Err(usage("no command given"));
     };
     match cmd.as_str() {
         "simulate" => simulate(rest),
+        "compile-model" => compile_model(rest),
+        "inspect-model" => inspect_model(rest),
+        "predict" => predict(rest),
+        "score" => score(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

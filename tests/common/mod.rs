@@ -25,7 +25,16 @@ pub fn model_files(name: &str) -> (String, Vec<u8>) {
     panic!("no model {name} in models/ or tests/fixtures/models/ (run `make models`)");
 }
 
+/// A model by name: from its .onnx (builds that read ONNX) or from the compiled
+/// `models/NAME.ewm.json` that `make models` writes (the lite build).
 pub fn load(name: &str) -> PropensityModel {
+    #[cfg(not(feature = "onnx"))]
+    {
+        let path = root().join("models").join(format!("{name}.ewm.json"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        return PropensityModel::load_compiled(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    #[allow(unreachable_code)]
     let (m, b) = model_files(name);
     PropensityModel::load(&m, &b).unwrap_or_else(|e| panic!("{name}: {e}"))
 }

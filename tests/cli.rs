@@ -1,0 +1,232 @@
+//! The native command line as a user runs it: outputs, files written, exit codes (0 ok, 1 the
+//! work failed, 2 bad usage) and messages that say what to fix.
+#![cfg(feature = "onnx")]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn edgewise(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edgewise"))
+        .args(args)
+        .current_dir(common::root())
+        .output()
+        .expect("run edgewise")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("edgewise-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn simulate_is_deterministic_and_counts_sessions() {
+    let a = edgewise(&["simulate", "--sessions", "25", "--seed", "9"]);
+    let b = edgewise(&["simulate", "--sessions", "25", "--seed", "9"]);
+    let c = edgewise(&["simulate", "--sessions", "25", "--seed", "10"]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert_eq!(a.stdout, b.stdout);
+    assert_ne!(a.stdout, c.stdout);
+    let text = String::from_utf8(a.stdout.clone()).unwrap();
+    assert_eq!(text.lines().count(), 25);
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(!v["events"].as_array().unwrap().is_empty());
+        assert!(v["converted"].is_boolean() && v["churned"].is_boolean());
+    }
+    assert!(stderr(&a).contains("simulated 25 sessions"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_say_what_is_wrong() {
+    for (args, needle) in [
+        (vec![], "no command given"),
+        (vec!["frobnicate"], "unknown command"),
+        (
+            vec!["simulate", "--sesions", "3"],
+            "unknown option --sesions",
+        ),
+        (vec!["simulate", "--sessions", "many"], "not a valid number"),
+        (vec!["simulate", "--sessions", "0"], "between 1 and"),
+        (vec!["compile-model", "models/purchase-lr.onnx"], "needs -o"),
+        (vec!["score", "--data", "x.jsonl"], "needs --config"),
+    ] {
+        let o = edgewise(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("usage:"), "{args:?}");
+    }
+}
+
+#[test]
+fn compile_model_writes_a_file_that_scores_exactly_like_the_onnx() {
+    let out = tmp("purchase-gbt.ewm.json");
+    let o = edgewise(&[
+        "compile-model",
+        "models/purchase-gbt.onnx",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut compiled = edgewise::PropensityModel::load_compiled(&std::fs::read(&out).unwrap())
+        .expect("compiled file loads");
+    let mut onnx = common::load("purchase-gbt");
+    assert_eq!(compiled.score_name(), "purchase_gbt");
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("tests/fixtures/models/reference.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let inputs: Vec<Vec<f32>> = serde_json::from_value(reference["inputs"].clone()).unwrap();
+    for x in &inputs {
+        assert_eq!(
+            compiled.predict(x).unwrap().to_bits(),
+            onnx.predict(x).unwrap().to_bits()
+        );
+    }
+    // The shipped compiled model is what `make models` wrote from the same .onnx.
+    let shipped = std::fs::read(common::root().join("models/purchase-gbt.ewm.json")).unwrap();
+    assert_eq!(shipped, std::fs::read(&out).unwrap());
+}
+
+#[test]
+fn compile_model_names_the_operator_it_cannot_compile() {
+    let out = tmp("gelu.ewm.json");
+    let o = edgewise(&[
+        "compile-model",
+        "tests/fixtures/models/mlp-gelu.onnx",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("Erf"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing written on failure");
+}
+
+#[test]
+fn inspect_model_reports_operators_and_who_can_run_it() {
+    let o = edgewise(&["inspect-model", "tests/fixtures/models/sk-gbt-zipmap.onnx"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["operators"]["ai.onnx.ml:ZipMap"], 1);
+    assert_eq!(v["operators"]["ai.onnx.ml:TreeEnsembleClassifier"], 1);
+    assert_eq!(v["check"]["manifest"], "ok");
+    assert_eq!(v["check"]["compiler"]["ok"], true);
+
+    let o = edgewise(&["inspect-model", "tests/fixtures/models/mlp-gelu.onnx"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["check"]["compiler"]["ok"], false);
+    assert_eq!(v["check"]["compiler"]["code"], "model_unsupported_operator");
+    assert_eq!(v["check"]["tract"]["ok"], cfg!(feature = "tract"));
+
+    let bad = tmp("junk.onnx");
+    std::fs::write(&bad, b"<html>404</html>").unwrap();
+    let o = edgewise(&["inspect-model", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not a readable ONNX model"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn predict_runs_a_bare_onnx_file_on_csv_rows() {
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("tests/fixtures/models/reference.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let inputs: Vec<Vec<f64>> = serde_json::from_value(reference["inputs"].clone()).unwrap();
+    let want: Vec<f64> =
+        serde_json::from_value(reference["outputs"]["sk-pipeline"].clone()).unwrap();
+    let csv: String = inputs
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| format!("{v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect();
+    let rows = tmp("rows.csv");
+    std::fs::write(&rows, csv).unwrap();
+    let o = edgewise(&[
+        "predict",
+        "--model",
+        "tests/fixtures/models/sk-pipeline.onnx",
+        "--input",
+        rows.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().count(), want.len());
+    for (line, w) in text.lines().zip(&want) {
+        let p: f64 = line.split(',').nth(1).unwrap().parse().unwrap();
+        assert!((p - w).abs() <= 1e-5, "{line} vs onnxruntime {w}");
+    }
+
+    std::fs::write(&rows, "1,2,3\n4,5\n").unwrap();
+    let o = edgewise(&[
+        "predict",
+        "--model",
+        "tests/fixtures/models/sk-pipeline.onnx",
+        "--input",
+        rows.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(":2: 2 columns"), "{}", stderr(&o));
+}
+
+#[test]
+fn score_replays_sessions_and_fails_on_bad_models() {
+    let data = tmp("sessions.jsonl");
+    let sim = edgewise(&[
+        "simulate",
+        "--sessions",
+        "5",
+        "--seed",
+        "3",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(sim.status.success());
+    let o = edgewise(&[
+        "score",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        "www/demo/config.json",
+        "--models",
+        "models/purchase-lr.onnx,models/churn-mlp.ewm.json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().count(), 5);
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for s in ["purchase", "churn"] {
+            let p = v["scores"][s].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&p), "{line}");
+        }
+    }
+    let o = edgewise(&[
+        "score",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        "www/demo/config.json",
+        "--models",
+        "tests/fixtures/models/wrong-width.onnx",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("wrong-width"), "{}", stderr(&o));
+}
