@@ -191,9 +191,12 @@ def write(dirname, name, model, man):
 
 def run(path, x):
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    outs = sess.run(None, {"features": x})
+    inp = sess.get_inputs()[0]
     names = [o.name for o in sess.get_outputs()]
-    return dict(zip(names, outs))
+    if inp.shape[0] == 1:  # a fixed batch of one: row by row
+        rows = [sess.run(None, {inp.name: x[i:i + 1]}) for i in range(len(x))]
+        return {n: np.concatenate([r[j] for r in rows]) for j, n in enumerate(names)}
+    return dict(zip(names, sess.run(None, {inp.name: x})))
 
 
 def positive(path, man, x):
@@ -297,6 +300,42 @@ def main():
     write(FIXTURES, "mlp-gelu", m, manifest("mlp-gelu", "gelu", "probability", "probability", None,
                                             "Test fixture: 24-8-1 GELU MLP (Erf), not known to the compiler."))
     written.append((FIXTURES, "mlp-gelu"))
+
+    # As torch.onnx.export writes an nn.Sequential(Linear, ReLU, Linear, Sigmoid): weights stored
+    # [out, in] with Gemm transB=1, opset 14, input "input.1", a symbolic batch "batch_size".
+    tw = np.random.default_rng(SEED + 1)
+    tw1 = (tw.standard_normal((16, WIDTH)) * 0.3).astype(np.float32)
+    tb1 = (tw.standard_normal(16) * 0.1).astype(np.float32)
+    tw2 = (tw.standard_normal((1, 16)) * 0.3).astype(np.float32)
+    tb2 = (tw.standard_normal(1) * 0.1).astype(np.float32)
+    nodes = [helper.make_node("Gemm", ["input.1", "0.weight", "0.bias"], ["/0/Gemm_output_0"], name="/0/Gemm",
+                              alpha=1.0, beta=1.0, transB=1),
+             helper.make_node("Relu", ["/0/Gemm_output_0"], ["/1/Relu_output_0"], name="/1/Relu"),
+             helper.make_node("Gemm", ["/1/Relu_output_0", "2.weight", "2.bias"], ["/2/Gemm_output_0"], name="/2/Gemm",
+                              alpha=1.0, beta=1.0, transB=1),
+             helper.make_node("Sigmoid", ["/2/Gemm_output_0"], ["output"], name="/3/Sigmoid")]
+    graph = helper.make_graph(
+        nodes, "main_graph",
+        [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, ["batch_size", WIDTH])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch_size", 1])],
+        [onnx.numpy_helper.from_array(v, k) for k, v in
+         {"0.weight": tw1, "0.bias": tb1, "2.weight": tw2, "2.bias": tb2}.items()])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    m.ir_version = 7
+    man = manifest("torch-mlp", "torch", "probability", "output", None,
+                   "Test fixture: a PyTorch-style export (Gemm transB=1, opset 14, dynamic batch).")
+    man["input"] = "input.1"
+    write(FIXTURES, "torch-mlp", m, man)
+    written.append((FIXTURES, "torch-mlp"))
+
+    # An old exporter: opset 9, fixed batch of 1, MatMul -> Add -> Sigmoid.
+    m, out = lr_model("lr-opset9", PURCHASE, PURCHASE_BIAS, batch=1)
+    del m.opset_import[:]
+    m.opset_import.append(helper.make_opsetid("", 9))
+    m.ir_version = 4
+    write(FIXTURES, "lr-opset9", m, manifest("lr-opset9", "purchase", "probability", out, None,
+                                             "Test fixture: opset 9, fixed batch 1."))
+    written.append((FIXTURES, "lr-opset9"))
 
     ones = np.ones((WIDTH, 1), dtype=np.float32)
     graph = helper.make_graph(

@@ -61,6 +61,8 @@ pub mod features;
 pub mod model;
 #[cfg(feature = "onnx")]
 pub mod onnx_import;
+#[cfg(feature = "onnx")]
+pub mod onnx_pb;
 pub mod program;
 pub mod rng;
 pub mod rules;

@@ -133,7 +133,7 @@ pub fn valid_ident(s: &str) -> bool {
 ///   tree's leaves and dropping `base_values` computes the same score; the model tests check
 ///   the result against onnxruntime running the unmodified file.
 #[cfg(feature = "onnx")]
-fn sanitize(proto: &mut tract_onnx::pb::ModelProto) -> Result<(), String> {
+fn sanitize(proto: &mut crate::onnx_pb::ModelProto) -> Result<(), String> {
     let graph = proto.graph.as_mut().ok_or("the file has no graph")?;
     let mut produced: std::collections::HashSet<&str> = std::collections::HashSet::new();
     produced.extend(graph.input.iter().map(|i| i.name.as_str()));
@@ -424,7 +424,7 @@ impl PropensityModel {
         }
         let width = manifest.features.width();
         let mut proto =
-            <tract_onnx::pb::ModelProto as prost::Message>::decode(onnx).map_err(|e| {
+            <crate::onnx_pb::ModelProto as prost::Message>::decode(onnx).map_err(|e| {
                 ModelError::Parse {
                     model: name.clone(),
                     message: crate::event::truncate(&e.to_string(), 600),
@@ -505,6 +505,14 @@ impl PropensityModel {
         }
         #[cfg(feature = "tract")]
         {
+            // tract reads its own protobuf types; same bytes, already checked by `sanitize`.
+            let mut proto =
+                <tract_onnx::pb::ModelProto as prost::Message>::decode(onnx).map_err(|e| {
+                    ModelError::Parse {
+                        model: name.clone(),
+                        message: crate::event::truncate(&e.to_string(), 600),
+                    }
+                })?;
             prepare_for_tract(&mut proto).map_err(|message| ModelError::Parse {
                 model: name.clone(),
                 message,

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tract_onnx::pb::{self, AttributeProto, GraphProto, NodeProto, TensorProto};
+use crate::onnx_pb::{self as pb, AttributeProto, GraphProto, NodeProto, TensorProto};
 
 use crate::program::{
     Binary, Const, NodeMode, Op, PostTransform, Program, Step, TreeEnsemble, TreeNode, Unary,

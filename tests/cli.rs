@@ -145,8 +145,7 @@ fn predict_runs_a_bare_onnx_file_on_csv_rows() {
     )
     .unwrap();
     let inputs: Vec<Vec<f64>> = serde_json::from_value(reference["inputs"].clone()).unwrap();
-    let want: Vec<f64> =
-        serde_json::from_value(reference["outputs"]["sk-pipeline"].clone()).unwrap();
+    let rows = tmp("rows.csv");
     let csv: String = inputs
         .iter()
         .map(|r| {
@@ -157,21 +156,25 @@ fn predict_runs_a_bare_onnx_file_on_csv_rows() {
                 + "\n"
         })
         .collect();
-    let rows = tmp("rows.csv");
     std::fs::write(&rows, csv).unwrap();
-    let o = edgewise(&[
-        "predict",
-        "--model",
-        "tests/fixtures/models/sk-pipeline.onnx",
-        "--input",
-        rows.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = String::from_utf8(o.stdout).unwrap();
-    assert_eq!(text.lines().count(), want.len());
-    for (line, w) in text.lines().zip(&want) {
-        let p: f64 = line.split(',').nth(1).unwrap().parse().unwrap();
-        assert!((p - w).abs() <= 1e-5, "{line} vs onnxruntime {w}");
+    // ZipMap output; a fixed batch of one (run row by row); a symbolic batch from PyTorch.
+    for name in ["sk-pipeline", "lr-opset9", "torch-mlp"] {
+        let want: Vec<f64> = serde_json::from_value(reference["outputs"][name].clone()).unwrap();
+        let model = format!("tests/fixtures/models/{name}.onnx");
+        let o = edgewise(&[
+            "predict",
+            "--model",
+            &model,
+            "--input",
+            rows.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert_eq!(text.lines().count(), want.len());
+        for (line, w) in text.lines().zip(&want) {
+            let p: f64 = line.rsplit(',').next().unwrap().parse().unwrap();
+            assert!((p - w).abs() <= 1e-5, "{name}: {line} vs onnxruntime {w}");
+        }
     }
 
     std::fs::write(&rows, "1,2,3\n4,5\n").unwrap();

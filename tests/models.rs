@@ -16,7 +16,7 @@ fn every_fixture_matches_onnxruntime() {
     let inputs: Vec<Vec<f32>> = serde_json::from_value(reference["inputs"].clone()).unwrap();
     let outputs = reference["outputs"].as_object().unwrap();
     assert!(
-        outputs.len() >= 10,
+        outputs.len() >= 12,
         "reference covers {} models",
         outputs.len()
     );
@@ -147,7 +147,9 @@ fn random_bytes_never_panic() {
     }
 }
 
-const ALL: [&str; 9] = [
+const ALL: [&str; 11] = [
+    "torch-mlp",
+    "lr-opset9",
     "purchase-lr",
     "purchase-gbt",
     "churn-mlp",

@@ -1,7 +1,8 @@
 // Latency and throughput of the wasm build (pkg/node) in Node, one thread: cold start, event
 // ingestion (track / trackMany, JS↔wasm crossing included), scoring with every bundled model,
 // and a page's work end to end (one event, three slots decided). Prints one JSON object.
-//   node benches/wasm/node-decide.mjs [--iterations N]
+//   node benches/wasm/node-decide.mjs [--iterations N] [--build full|lite]
+// full: pkg/node with the .onnx files; lite: pkg/lite/node with the compiled .ewm.json files.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -11,18 +12,26 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const iArg = process.argv.indexOf('--iterations');
 const N = iArg > 0 ? Number(process.argv[iArg + 1]) : 20_000;
+const bArg = process.argv.indexOf('--build');
+const build = bArg > 0 ? process.argv[bArg + 1] : 'full';
+if (!['full', 'lite'].includes(build)) throw new Error(`--build ${build}: expected full or lite`);
 
 const t0 = performance.now();
-const { Engine, version } = createRequire(import.meta.url)(path.join(root, 'pkg/node/edgewise.js'));
+const { Engine, version } = createRequire(import.meta.url)(
+  path.join(root, build === 'lite' ? 'pkg/lite/node' : 'pkg/node', 'edgewise.js'),
+);
 const moduleMs = performance.now() - t0;
 
 const config = JSON.parse(readFileSync(path.join(root, 'www/demo/config.json'), 'utf8'));
 config.holdout = 0;
 const names = ['purchase-lr', 'purchase-gbt', 'churn-mlp'];
-const models = names.map((name) => ({
-  manifest: readFileSync(path.join(root, 'models', `${name}.json`), 'utf8'),
-  onnx: new Uint8Array(readFileSync(path.join(root, 'models', `${name}.onnx`))),
-}));
+const models = names.map((name) =>
+  build === 'lite'
+    ? { compiled: readFileSync(path.join(root, 'models', `${name}.ewm.json`), 'utf8') }
+    : {
+        manifest: readFileSync(path.join(root, 'models', `${name}.json`), 'utf8'),
+        onnx: new Uint8Array(readFileSync(path.join(root, 'models', `${name}.onnx`))),
+      });
 const T = 1_700_000_000_000;
 
 function percentiles(samples) {
@@ -98,6 +107,7 @@ const trackManyPerS = 200_000 / ((performance.now() - a) / 1000);
 
 console.log(JSON.stringify({
   edgewise: version(),
+  build,
   node: process.version,
   models: names,
   cold_start_ms: { module_load: +moduleMs.toFixed(2), create_with_models: +createMs.toFixed(2), import_to_first_decision: +firstDecisionMs.toFixed(2) },

@@ -146,9 +146,9 @@ fn read(path: &str) -> Result<Vec<u8>, Fail> {
     std::fs::read(path).map_err(|e| failed(format!("cannot read {path}: {e}")))
 }
 
-fn decode(path: &str) -> Result<tract_onnx::pb::ModelProto, Fail> {
+fn decode(path: &str) -> Result<edgewise::onnx_pb::ModelProto, Fail> {
     let bytes = read(path)?;
-    <tract_onnx::pb::ModelProto as prost::Message>::decode(bytes.as_slice())
+    <edgewise::onnx_pb::ModelProto as prost::Message>::decode(bytes.as_slice())
         .map_err(|e| failed(format!("{path} is not a readable ONNX model: {e}")))
 }
 
@@ -226,10 +226,10 @@ fn inspect_model(args: &[String]) -> Result<(), Fail> {
         .ok_or_else(|| failed(format!("{input} has no graph")))?;
     let inits: std::collections::HashSet<&str> =
         graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let shape = |v: &tract_onnx::pb::ValueInfoProto| -> serde_json::Value {
-        use tract_onnx::pb::tensor_shape_proto::dimension::Value as D;
+    let shape = |v: &edgewise::onnx_pb::ValueInfoProto| -> serde_json::Value {
+        use edgewise::onnx_pb::tensor_shape_proto::dimension::Value as D;
         match v.r#type.as_ref().and_then(|t| t.value.as_ref()) {
-            Some(tract_onnx::pb::type_proto::Value::TensorType(t)) => serde_json::json!({
+            Some(edgewise::onnx_pb::type_proto::Value::TensorType(t)) => serde_json::json!({
                 "name": v.name,
                 "elem_type": t.elem_type,
                 "shape": t.shape.as_ref().map(|s| s.dim.iter().map(|d| match &d.value {
