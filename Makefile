@@ -38,7 +38,9 @@ demo: wasm
 	node www/demo/node-demo.mjs
 
 bench: wasm
-	node benches/wasm/node-decide.mjs
+	node benches/wasm/node-decide.mjs --build full
+	node benches/wasm/node-decide.mjs --build lite
+	cargo bench --bench models
 
 # Shipped models, their compiled forms, the parity fixture and the test fixtures, all from a
 # fixed seed; a second run writes byte-identical files (`git status` stays clean).

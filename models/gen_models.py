@@ -4,10 +4,10 @@ for them and for the shipped models (which models/train/train.py makes). Determi
 
     python models/gen_models.py        (or: make models)
 
-The training data is synthetic: feature vectors drawn in the ranges of the storefront-v1 feature
-spec (models/storefront-v1.features.json) and labels from the documented logistic ground truth
-below. It exists to exercise every model shape the runtime supports; models trained on simulated
-sessions replace it when the journey simulator lands.
+The fixtures' training data is synthetic: feature vectors drawn in the ranges of the
+storefront-v1 feature spec (models/storefront-v1.features.json) and labels from the documented
+logistic ground truth below. They exist to exercise every model shape the loader supports; the
+shipped models come from models/train/train.py on simulated sessions and are only read here.
 
 Ground truth (column names from the spec):
   purchase logit = -3.0 + 1.2 add_to_carts + 1.5 checkout_starts + 0.5 product_views

@@ -14,7 +14,8 @@
 //!    [`MAX_EVENTS`]. Gaps between events are exponential with the intent's mean.
 //! 3. The decision point: `decision_index` k uniform in `1..=min(len, 12)`; `decision_ms` is
 //!    1 s after event k−1. Models see events `[0, k)` and the context; labels look after it:
-//!    `converted` = a `purchase` at index ≥ k; `churned` = not converted and at most 2 events
+//!    `converted` = the session's first `purchase` is at index ≥ k (a visitor who
+//!    already bought before the decision point does not count as converted by it); `churned` = not converted and at most 2 events
 //!    after the decision point.
 //! 4. Responses to content: [`response_probability`]`(intent, tag)` is the probability that a
 //!    visitor of that intent responds (clicks/converts) to a variant carrying `tag`.
