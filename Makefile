@@ -5,12 +5,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help tools wasm test test-native test-wasm demo bench models clean
+.PHONY: help tools wasm test test-native test-wasm demo bench bench-bandit models clean
 
 help:
 	@echo "make demo    build the wasm package and run a scripted storefront session through it"
 	@echo "make test    native tests + clippy + wasm build + Node tests of the wasm package"
 	@echo "make bench   decide/track latency of the wasm build in Node"
+	@echo "make bench-bandit  edgewise bandits vs Vowpal Wabbit on the bake-off data (venv in .venv-bandit)"
 	@echo "make models  regenerate models/*.onnx and test fixtures (Python venv in .venv)"
 
 tools:
@@ -41,6 +42,14 @@ bench: wasm
 	node benches/wasm/node-decide.mjs --build full
 	node benches/wasm/node-decide.mjs --build lite
 	cargo bench --bench models
+
+# Contextual-bandit bake-off against Vowpal Wabbit (benches/bandit_vs_vw.py); writes
+# target/bandit_vs_vw.json. The venv is (re)made when it cannot import its packages.
+bench-bandit:
+	@.venv-bandit/bin/python -c 'import vowpalwabbit, numpy' 2>/dev/null || { \
+	  python3 -m venv .venv-bandit && .venv-bandit/bin/pip install -q -r benches/requirements-bandit.txt; }
+	cargo build --release --bin edgewise
+	.venv-bandit/bin/python benches/bandit_vs_vw.py
 
 # Shipped models, their compiled forms, the parity fixture and the test fixtures, all from a
 # fixed seed; a second run writes byte-identical files (`git status` stays clean).

@@ -71,6 +71,19 @@ pub struct SlotConfig {
     /// Id of the variant shown when nothing else applies (no consent, holdout, errors).
     pub default: String,
     pub variants: Vec<VariantConfig>,
+    /// What is already known about the variants, e.g. aggregated at the edge from many
+    /// visitors: `{"variant-id": {"trials": 1200, "reward": 96}}`. The slot's policy starts
+    /// from it and adapts locally.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prior: BTreeMap<String, PriorStat>,
+}
+
+/// Prior knowledge of one variant: `trials` observations with total reward `reward`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorStat {
+    pub trials: f64,
+    pub reward: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,6 +238,25 @@ impl EngineConfig {
                     s.id, s.default
                 )));
             }
+            for (id, p) in &s.prior {
+                if !ids.contains(id.as_str()) {
+                    return Err(invalid(format!(
+                        "slot {:?}: prior for {id:?}, which is not one of its variants",
+                        s.id
+                    )));
+                }
+                if !(p.trials.is_finite()
+                    && p.reward.is_finite()
+                    && p.trials >= 0.0
+                    && p.trials <= 1e9
+                    && (0.0..=p.trials).contains(&p.reward))
+                {
+                    return Err(invalid(format!(
+                        "slot {:?}: prior for {id:?} needs 0 <= reward <= trials <= 1e9, got trials {} reward {}",
+                        s.id, p.trials, p.reward
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -333,6 +365,9 @@ struct Pending {
     ts: f64,
     learn: bool,
     rewarded: bool,
+    /// What a contextual policy saw (features then scores), to learn from when the reward (or
+    /// the window's end) arrives; empty for non-contextual policies.
+    context: Vec<f32>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -342,8 +377,19 @@ struct ScoreKey {
     ctx_generation: u64,
 }
 
+/// What `decide` chose, on its way into the pending log.
+struct Chosen {
+    arm: usize,
+    probability: f64,
+    source: Source,
+    learn: bool,
+    context: Vec<f32>,
+}
+
 /// The runtime: one visitor, one session.
 pub struct Engine {
+    /// Length of a contextual policy's context: 1 + first model's width + number of models.
+    context_dim: usize,
     config: EngineConfig,
     slots: Vec<SlotRuntime>,
     models: Vec<PropensityModel>,
@@ -406,6 +452,8 @@ impl Engine {
                     .unwrap_or(i)
             })
             .collect();
+        // Contextual policies see [1, the first model's features, every score].
+        let context_dim = 1 + models.first().map_or(0, |m| m.width()) + models.len();
         let mut slots = Vec::with_capacity(config.slots.len());
         for s in &config.slots {
             let mut rules = Vec::with_capacity(s.variants.len());
@@ -430,7 +478,23 @@ impl Engine {
                     .position(|v| v.id == s.default)
                     .unwrap_or(0),
                 rules,
-                policy: config.policy.build(s.variants.len()),
+                policy: {
+                    let mut p = config.policy.build(s.variants.len(), context_dim);
+                    let prior: Vec<bandit::Prior> = s
+                        .prior
+                        .iter()
+                        .filter_map(|(id, st)| {
+                            let arm = s.variants.iter().position(|v| &v.id == id)?;
+                            Some(bandit::Prior {
+                                arm,
+                                trials: st.trials,
+                                reward: st.reward,
+                            })
+                        })
+                        .collect();
+                    p.merge_prior(&prior);
+                    p
+                },
                 shown: vec![VecDeque::new(); s.variants.len()],
                 config: s.clone(),
             });
@@ -454,6 +518,7 @@ impl Engine {
         check_now(start)?;
         let features = vec![Vec::new(); models.len()];
         Ok(Engine {
+            context_dim,
             session: Session::new(config.session.clone(), start),
             consent: config.consent_default,
             config,
@@ -717,10 +782,10 @@ impl Engine {
                     features: &features,
                     scores: &score_vals,
                 };
-                let Some(s) = self.slots.get(si) else {
+                let Some(s) = self.slots.get_mut(si) else {
                     return Err(DecisionError::UnknownSlot { slot: slot.into() }.into());
                 };
-                let mut d = s.policy.distribution(&eligible, &ctx);
+                let mut d = s.policy.distribution(&eligible, &ctx, &mut self.rng);
                 floor::apply(&mut d, self.config.min_probability);
                 reasons.push(d.note.clone());
                 match bandit::sample(&d, &mut self.rng) {
@@ -744,7 +809,26 @@ impl Engine {
             }
         };
         let learn = matches!(source, Source::Explore | Source::Exploit | Source::Rule);
-        Ok(self.record(si, arm, probability, source, named, reasons, learn, now_ms))
+        let context = if learn && self.config.policy.is_contextual() {
+            let mut c = self.last_features(0).unwrap_or(&[]).to_vec();
+            c.extend(scores.iter().map(|s| s.unwrap_or(0.0)));
+            c
+        } else {
+            Vec::new()
+        };
+        Ok(self.record(
+            si,
+            Chosen {
+                arm,
+                probability,
+                source,
+                learn,
+                context,
+            },
+            named,
+            reasons,
+            now_ms,
+        ))
     }
 
     fn fallback(
@@ -756,21 +840,31 @@ impl Engine {
         reasons: Vec<String>,
     ) -> Decision {
         let d = self.slots.get(si).map(|s| s.default_idx).unwrap_or(0);
-        self.record(si, d, 1.0, source, scores, reasons, false, now_ms)
+        let chosen = Chosen {
+            arm: d,
+            probability: 1.0,
+            source,
+            learn: false,
+            context: Vec::new(),
+        };
+        self.record(si, chosen, scores, reasons, now_ms)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
         si: usize,
-        arm: usize,
-        probability: f64,
-        source: Source,
+        chosen: Chosen,
         scores: BTreeMap<String, f32>,
         reasons: Vec<String>,
-        learn: bool,
         now_ms: f64,
     ) -> Decision {
+        let Chosen {
+            arm,
+            probability,
+            source,
+            learn,
+            context,
+        } = chosen;
         self.seq += 1;
         let id = format!("{}-{}", self.id_prefix, self.seq);
         while self.pending.len() >= self.config.max_pending {
@@ -784,6 +878,7 @@ impl Engine {
             ts: now_ms,
             learn,
             rewarded: false,
+            context,
         });
         let (slot_id, variant) = match self.slots.get_mut(si) {
             Some(s) => {
@@ -839,8 +934,11 @@ impl Engine {
         if let Some(p) = self.pending.pop_front() {
             if p.learn && !p.rewarded {
                 if let Some(s) = self.slots.get_mut(p.slot) {
-                    s.policy
-                        .update(p.arm, &PolicyContext::default(), 0.0, p.probability);
+                    let ctx = PolicyContext {
+                        features: &p.context,
+                        scores: &[],
+                    };
+                    s.policy.update(p.arm, &ctx, 0.0, p.probability);
                 }
             }
             self.closed.push_back(p.id);
@@ -874,8 +972,11 @@ impl Engine {
         p.rewarded = true;
         if p.learn {
             if let Some(s) = self.slots.get_mut(p.slot) {
-                s.policy
-                    .update(p.arm, &PolicyContext::default(), value, p.probability);
+                let ctx = PolicyContext {
+                    features: &p.context,
+                    scores: &[],
+                };
+                s.policy.update(p.arm, &ctx, value, p.probability);
             }
         }
         Ok(())
@@ -912,6 +1013,7 @@ impl Engine {
                     ts: p.ts,
                     learn: p.learn,
                     rewarded: p.rewarded,
+                    context: p.context.clone(),
                 })
                 .collect(),
             rng: self.rng.clone(),
@@ -974,7 +1076,9 @@ impl Engine {
                 .map(|v| &v.id)
                 .eq(st.variants.iter());
             if !same_variants
-                || !st.policy.fits(&e.config.policy, s.config.variants.len())
+                || !st
+                    .policy
+                    .fits(&e.config.policy, s.config.variants.len(), e.context_dim)
                 || st.shown.len() != s.shown.len()
             {
                 e.restore_notes.push(format!(
@@ -1004,6 +1108,8 @@ impl Engine {
             if p.arm >= arms
                 || !(p.probability.is_finite() && p.probability > 0.0 && p.probability <= 1.0)
                 || !p.ts.is_finite()
+                || p.context.len() > e.context_dim
+                || p.context.iter().any(|v| !v.is_finite())
             {
                 return Err(corrupt(format!("pending decision {:?}", p.id)));
             }
@@ -1015,6 +1121,7 @@ impl Engine {
                 ts: p.ts,
                 learn: p.learn,
                 rewarded: p.rewarded,
+                context: p.context,
             });
         }
         e.expire(now_ms);

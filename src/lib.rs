@@ -56,6 +56,7 @@ pub mod bandit;
 pub mod consent;
 pub mod decision;
 pub mod error;
+pub mod eval;
 pub mod event;
 pub mod features;
 pub mod model;

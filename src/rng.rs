@@ -80,6 +80,59 @@ impl Rng {
         }
         ((self.next_u64() as u128 * n as u128) >> 64) as usize
     }
+
+    /// Standard normal N(0, 1): Marsaglia's polar method (Marsaglia & Bray, SIAM Review 1964);
+    /// the second value of each pair is discarded so the state stays four words.
+    pub fn normal(&mut self) -> f64 {
+        loop {
+            let u = 2.0 * self.next_f64() - 1.0;
+            let v = 2.0 * self.next_f64() - 1.0;
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                return u * (-2.0 * s.ln() / s).sqrt();
+            }
+        }
+    }
+
+    /// Gamma(shape, 1) for `shape > 0`: Marsaglia & Tsang, "A Simple Method for Generating Gamma
+    /// Variables", ACM TOMS 2000; shapes below 1 use `Gamma(a) = Gamma(a + 1) · U^(1/a)`.
+    /// A non-finite or non-positive shape returns 0.
+    pub fn gamma(&mut self, shape: f64) -> f64 {
+        if !(shape.is_finite() && shape > 0.0) {
+            return 0.0;
+        }
+        if shape < 1.0 {
+            let u = self.next_f64().max(f64::MIN_POSITIVE);
+            return self.gamma(shape + 1.0) * u.powf(1.0 / shape);
+        }
+        let d = shape - 1.0 / 3.0;
+        let c = 1.0 / (9.0 * d).sqrt();
+        loop {
+            let x = self.normal();
+            let v = 1.0 + c * x;
+            if v <= 0.0 {
+                continue;
+            }
+            let v = v * v * v;
+            let u = self.next_f64();
+            if u < 1.0 - 0.0331 * x * x * x * x
+                || u.max(f64::MIN_POSITIVE).ln() < 0.5 * x * x + d * (1.0 - v + v.ln())
+            {
+                return d * v;
+            }
+        }
+    }
+
+    /// Beta(a, b) as `X / (X + Y)` with `X ~ Gamma(a)`, `Y ~ Gamma(b)`.
+    pub fn beta(&mut self, a: f64, b: f64) -> f64 {
+        let x = self.gamma(a);
+        let y = self.gamma(b);
+        if x + y > 0.0 {
+            x / (x + y)
+        } else {
+            0.5
+        }
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +154,33 @@ mod tests {
             assert!((9_000..11_000).contains(&c), "bucket count {c}");
         }
         assert_ne!(Rng::from_seed(1).next_u64(), Rng::from_seed(2).next_u64());
+    }
+
+    #[test]
+    fn normal_gamma_beta_have_their_moments() {
+        let mut r = Rng::from_seed(3);
+        let n = 200_000;
+        let mean_var = |xs: &[f64]| {
+            let m = xs.iter().sum::<f64>() / xs.len() as f64;
+            let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / xs.len() as f64;
+            (m, v)
+        };
+        let z: Vec<f64> = (0..n).map(|_| r.normal()).collect();
+        let (m, v) = mean_var(&z);
+        assert!(m.abs() < 0.01 && (v - 1.0).abs() < 0.02, "normal {m} {v}");
+        for shape in [0.3, 1.0, 2.5, 40.0] {
+            let g: Vec<f64> = (0..n).map(|_| r.gamma(shape)).collect();
+            let (m, v) = mean_var(&g);
+            assert!((m / shape - 1.0).abs() < 0.02, "gamma({shape}) mean {m}");
+            assert!((v / shape - 1.0).abs() < 0.05, "gamma({shape}) var {v}");
+        }
+        let (a, b) = (3.0, 7.0);
+        let x: Vec<f64> = (0..n).map(|_| r.beta(a, b)).collect();
+        let (m, v) = mean_var(&x);
+        assert!((m - 0.3).abs() < 0.003, "beta mean {m}");
+        assert!((v - a * b / ((a + b) * (a + b) * (a + b + 1.0))).abs() < 0.001);
+        assert_eq!(r.gamma(f64::NAN), 0.0);
+        assert_eq!(r.gamma(-1.0), 0.0);
     }
 
     #[test]

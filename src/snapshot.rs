@@ -61,6 +61,9 @@ pub struct PendingState {
     pub ts: f64,
     pub learn: bool,
     pub rewarded: bool,
+    /// A contextual policy's input at decision time (absent in older snapshots).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<f32>,
 }
 
 pub fn encode(state: &EngineState) -> Vec<u8> {

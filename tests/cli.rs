@@ -233,3 +233,57 @@ fn score_replays_sessions_and_fails_on_bad_models() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("wrong-width"), "{}", stderr(&o));
 }
+
+#[test]
+fn bakeoff_runs_the_protocol_and_refuses_bad_files() {
+    let data = "tests/fixtures/bakeoff/blobs.csv"; // 600 rows, 3 separable classes
+    let run = |policy: &str, seed: &str| {
+        let o = edgewise(&[
+            "bakeoff", "--data", data, "--policy", policy, "--seed", seed,
+        ]);
+        assert!(o.status.success(), "{policy}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["n"], 600);
+        assert!(v["rows_per_s"].as_f64().unwrap() > 0.0 && v["seconds"].as_f64().is_some());
+        v["progressive_reward"].as_f64().unwrap()
+    };
+    let uniform = run("uniform", "1");
+    assert!((0.25..0.42).contains(&uniform), "uniform {uniform}");
+    let best = run("best", "1");
+    assert!(best > 0.8, "best {best}");
+    assert_eq!(best, run("best", "1"), "same seed, same result");
+    for p in ["epsilon", "thompson", "linucb", "lints", "squarecb"] {
+        let r = run(p, "2");
+        assert!((0.0..=1.0).contains(&r));
+    }
+
+    let o = edgewise(&["bakeoff", "--data", data, "--policy", "greedy"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown policy \"greedy\""),
+        "{}",
+        stderr(&o)
+    );
+    let bad = tmp("bad.csv");
+    std::fs::write(&bad, "f0,f1,label\n1,2,0\n1,oops,1\n").unwrap();
+    let o = edgewise(&[
+        "bakeoff",
+        "--data",
+        bad.to_str().unwrap(),
+        "--policy",
+        "best",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("line 3: column 1 is not a number"),
+        "{}",
+        stderr(&o)
+    );
+    let o = edgewise(&["bakeoff", "--data", "no/such.csv", "--policy", "best"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot read no/such.csv"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -10,7 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Distribution, Policy, PolicyContext};
+use super::{Distribution, Policy, PolicyContext, Prior};
+use crate::rng::Rng;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpsilonGreedy {
@@ -42,6 +43,18 @@ impl EpsilonGreedy {
         }
     }
 
+    /// Prior pseudo-observations added to the counts.
+    pub fn merge_prior(&mut self, prior: &[Prior]) {
+        for p in prior {
+            if let (Some(n), Some(s)) = (self.n.get_mut(p.arm), self.sum.get_mut(p.arm)) {
+                if p.trials.is_finite() && p.trials > 0.0 && p.reward.is_finite() {
+                    *n += p.trials;
+                    *s += p.reward.clamp(0.0, p.trials);
+                }
+            }
+        }
+    }
+
     pub fn trials(&self, arm: usize) -> f64 {
         self.n.get(arm).copied().unwrap_or(0.0)
     }
@@ -64,7 +77,12 @@ impl Policy for EpsilonGreedy {
         "epsilon_greedy"
     }
 
-    fn distribution(&self, eligible: &[usize], _ctx: &PolicyContext<'_>) -> Distribution {
+    fn distribution(
+        &mut self,
+        eligible: &[usize],
+        _ctx: &PolicyContext<'_>,
+        _rng: &mut Rng,
+    ) -> Distribution {
         let k = eligible.len().max(1) as f64;
         let est: Vec<f64> = eligible.iter().map(|&a| self.estimate(a)).collect();
         let best = est.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -115,19 +133,18 @@ impl Policy for EpsilonGreedy {
 mod tests {
     use super::*;
     use crate::bandit::{assert_distribution, sample};
-    use crate::rng::Rng;
 
     #[test]
     fn probabilities_follow_the_formula() {
         let mut p = EpsilonGreedy::new(0.2, 4);
         let ctx = PolicyContext::default();
-        let d = p.distribution(&[0, 1, 3], &ctx);
+        let d = p.distribution(&[0, 1, 3], &ctx, &mut Rng::from_seed(1));
         assert_distribution(&d);
         assert!(d.greedy.iter().all(|&g| g), "all untried arms tie");
         for _ in 0..5 {
             p.update(1, &ctx, 1.0, 0.5);
         }
-        let d = p.distribution(&[0, 1, 3], &ctx);
+        let d = p.distribution(&[0, 1, 3], &ctx, &mut Rng::from_seed(1));
         assert_distribution(&d);
         assert!((d.probs[1] - (0.2 / 3.0 + 0.8)).abs() < 1e-12);
         assert!((d.probs[0] - 0.2 / 3.0).abs() < 1e-12);
@@ -141,7 +158,11 @@ mod tests {
         let ctx = PolicyContext::default();
         let mut pulls = [0u32; 2];
         for _ in 0..2000 {
-            let c = sample(&p.distribution(&[0, 1], &ctx), &mut rng).unwrap();
+            let c = sample(
+                &p.distribution(&[0, 1], &ctx, &mut Rng::from_seed(0)),
+                &mut rng,
+            )
+            .unwrap();
             pulls[c.arm] += 1;
             let r = if rng.next_f64() < [0.2, 0.6][c.arm] {
                 1.0

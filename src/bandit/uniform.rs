@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Distribution, Policy, PolicyContext};
+use crate::rng::Rng;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Uniform;
@@ -14,7 +15,12 @@ impl Policy for Uniform {
         "uniform"
     }
 
-    fn distribution(&self, eligible: &[usize], _ctx: &PolicyContext<'_>) -> Distribution {
+    fn distribution(
+        &mut self,
+        eligible: &[usize],
+        _ctx: &PolicyContext<'_>,
+        _rng: &mut Rng,
+    ) -> Distribution {
         let k = eligible.len().max(1) as f64;
         Distribution {
             arms: eligible.to_vec(),
@@ -33,7 +39,11 @@ mod tests {
 
     #[test]
     fn uniform_over_eligible() {
-        let d = Uniform.distribution(&[0, 2, 5], &PolicyContext::default());
+        let d = Uniform.distribution(
+            &[0, 2, 5],
+            &PolicyContext::default(),
+            &mut Rng::from_seed(1),
+        );
         crate::bandit::assert_distribution(&d);
         assert_eq!(d.arms, vec![0, 2, 5]);
         assert!(d.probs.iter().all(|&p| (p - 1.0 / 3.0).abs() < 1e-12));

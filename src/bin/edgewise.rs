@@ -7,6 +7,7 @@
 //! edgewise inspect-model FILE.onnx [--manifest FILE.json]
 //! edgewise predict --model FILE.onnx --input ROWS.csv
 //! edgewise score --data SESSIONS.jsonl --config CONFIG.json --models A.onnx,B.ewm.json [--at decision|end]
+//! edgewise bakeoff --data FILE.csv --policy NAME [--seed N] [--min-probability P]
 //! edgewise help
 //! ```
 //! Exit codes: 0 ok, 1 the work failed (bad file, bad model), 2 bad usage.
@@ -33,6 +34,10 @@ const USAGE: &str = "usage:
                  [--at decision|end] [--out FILE]
       replays each simulated session through an Engine (as the wasm build's scores() does)
       and prints one JSON line per session: {id, at, now, scores: {name: p}}
+  edgewise bakeoff --data FILE.csv --policy NAME [--seed N] [--min-probability P]
+      the supervised-to-bandit protocol (Bietti, Agarwal & Langford, JMLR 2021) on a CSV with
+      header f0,...,f{d-1},label; policies: uniform, epsilon, thompson, linucb, lints, squarecb,
+      best; prints {n, progressive_reward, seconds, rows_per_s, ...}
   edgewise help";
 
 /// A failure with the exit code it maps to.
@@ -543,6 +548,51 @@ fn score(args: &[String]) -> Result<(), Fail> {
     Ok(())
 }
 
+fn policy_named(name: &str) -> Result<edgewise::bandit::PolicyConfig, Fail> {
+    edgewise::bandit::PolicyConfig::named(name).ok_or_else(|| {
+        usage(format!(
+            "unknown policy {name:?} (known: {})",
+            edgewise::bandit::PolicyConfig::NAMES.join(", ")
+        ))
+    })
+}
+
+fn bakeoff(args: &[String]) -> Result<(), Fail> {
+    let o = Opts::parse(args, &["data", "policy", "seed", "min-probability"])?;
+    let data = o
+        .get("data")
+        .ok_or_else(|| usage("bakeoff needs --data FILE.csv"))?;
+    let name = o
+        .get("policy")
+        .ok_or_else(|| usage("bakeoff needs --policy NAME"))?;
+    let policy = policy_named(name)?;
+    let seed: u64 = o.num("seed", 1)?;
+    let floor: f64 = o.num("min-probability", 0.0)?;
+    if !(0.0..=0.5).contains(&floor) {
+        return Err(usage("--min-probability must be in [0, 0.5]"));
+    }
+    let text =
+        String::from_utf8(read(data)?).map_err(|_| failed(format!("{data} is not UTF-8 text")))?;
+    let dataset = edgewise::eval::parse_csv(&text).map_err(|e| failed(format!("{data}: {e}")))?;
+    let t = std::time::Instant::now();
+    let r = edgewise::eval::bakeoff(&dataset, &policy, seed, floor);
+    let seconds = t.elapsed().as_secs_f64();
+    let row = serde_json::json!({
+        "n": r.n,
+        "progressive_reward": r.progressive_reward,
+        "seconds": seconds,
+        "rows_per_s": r.n as f64 / seconds.max(1e-9),
+        "policy": name,
+        "config": policy,
+        "seed": seed,
+        "k": dataset.k,
+        "d": dataset.dim,
+        "mean_probability": r.mean_probability,
+    });
+    println!("{row}");
+    Ok(())
+}
+
 fn run(args: &[String]) -> Result<(), Fail> {
     let Some((cmd, rest)) = args.split_first() else {
         return Err(usage("no command given"));
@@ -553,6 +603,7 @@ fn run(args: &[String]) -> Result<(), Fail> {
         "inspect-model" => inspect_model(rest),
         "predict" => predict(rest),
         "score" => score(rest),
+        "bakeoff" => bakeoff(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,152 @@
+//! Exploration strategies as small pieces, as in Vowpal Wabbit's `cb_explore_adf` reductions:
+//! each turns per-arm estimates (higher = better) into a probability distribution, so the
+//! probability of every choice is known exactly.
+//!
+//! * [`greedy`]: all mass on the best estimate, ties shared.
+//! * [`epsilon_greedy`]: `ε/K` everywhere plus `1 − ε` on the best (Sutton & Barto,
+//!   "Reinforcement Learning: An Introduction", 2nd ed. 2018, §2.2; VW `--epsilon`).
+//! * [`squarecb`]: inverse gap weighting, `p_a = 1 / (K + γ (ŷ* − ŷ_a))` for every arm but the
+//!   best, which takes the rest (Abe & Long, ICML 1999; Foster & Rakhlin, "Beyond UCB: Optimal
+//!   and Efficient Contextual Bandits with Regression Oracles", ICML 2020; VW `--squarecb`).
+//! * [`sampled_argmax`]: the distribution of the argmax of random scores, estimated with `m`
+//!   draws — probability matching for Thompson sampling. The policy then *samples from this
+//!   estimate*, so the logged probability is exactly the probability of the choice made.
+
+use crate::rng::Rng;
+
+/// Indices of the maximal entries (never empty for a non-empty input; NaN counts as −∞).
+fn argmax_set(est: &[f64]) -> Vec<bool> {
+    let best = est
+        .iter()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut set: Vec<bool> = est.iter().map(|&v| v == best).collect();
+    if !set.iter().any(|&b| b) {
+        set.iter_mut().for_each(|b| *b = true);
+    }
+    set
+}
+
+/// `(probs, greedy)`.
+pub fn greedy(est: &[f64]) -> (Vec<f64>, Vec<bool>) {
+    epsilon_greedy(est, 0.0)
+}
+
+pub fn epsilon_greedy(est: &[f64], epsilon: f64) -> (Vec<f64>, Vec<bool>) {
+    let k = est.len().max(1) as f64;
+    let eps = if epsilon.is_finite() {
+        epsilon.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let set = argmax_set(est);
+    let g = set.iter().filter(|&&b| b).count().max(1) as f64;
+    let probs = set
+        .iter()
+        .map(|&b| eps / k + if b { (1.0 - eps) / g } else { 0.0 })
+        .collect();
+    (probs, set)
+}
+
+pub fn squarecb(est: &[f64], gamma: f64) -> (Vec<f64>, Vec<bool>) {
+    let k = est.len();
+    let set = argmax_set(est);
+    let Some(star) = set.iter().position(|&b| b) else {
+        return (Vec::new(), set);
+    };
+    let best = est.get(star).copied().unwrap_or(0.0);
+    let gamma = if gamma.is_finite() && gamma >= 0.0 {
+        gamma
+    } else {
+        0.0
+    };
+    let mut probs: Vec<f64> = est
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if i == star {
+                0.0
+            } else {
+                let gap = if v.is_nan() { 1.0 } else { (best - v).max(0.0) };
+                1.0 / (k as f64 + gamma * gap)
+            }
+        })
+        .collect();
+    let rest: f64 = probs.iter().sum();
+    if let Some(p) = probs.get_mut(star) {
+        *p = (1.0 - rest).max(0.0);
+    }
+    let greedy = (0..k).map(|i| i == star).collect();
+    (probs, greedy)
+}
+
+/// Distribution of `argmax_a draw(a)` over `k` arms from `m` joint draws (ties to the first).
+pub fn sampled_argmax(
+    k: usize,
+    m: usize,
+    rng: &mut Rng,
+    mut draw: impl FnMut(usize, &mut Rng) -> f64,
+) -> (Vec<f64>, Vec<bool>) {
+    let mut wins = vec![0u32; k];
+    let m = m.max(1);
+    for _ in 0..m {
+        let mut best = (0usize, f64::NEG_INFINITY);
+        for a in 0..k {
+            let v = draw(a, rng);
+            if v > best.1 {
+                best = (a, v);
+            }
+        }
+        if let Some(w) = wins.get_mut(best.0) {
+            *w += 1;
+        }
+    }
+    let top = wins.iter().copied().max().unwrap_or(0);
+    let probs = wins.iter().map(|&w| f64::from(w) / m as f64).collect();
+    let greedy = wins.iter().map(|&w| w == top).collect();
+    (probs, greedy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sums_to_one(p: &[f64]) {
+        let s: f64 = p.iter().sum();
+        assert!((s - 1.0).abs() < 1e-9, "{p:?}");
+        assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn pieces_give_distributions() {
+        let est = [0.1, 0.5, 0.3, 0.5];
+        let (p, g) = greedy(&est);
+        sums_to_one(&p);
+        assert_eq!(p, vec![0.0, 0.5, 0.0, 0.5]);
+        assert_eq!(g, vec![false, true, false, true]);
+        let (p, _) = epsilon_greedy(&est, 0.2);
+        sums_to_one(&p);
+        assert!((p[0] - 0.05).abs() < 1e-12 && (p[1] - 0.45).abs() < 1e-12);
+        let (p, g) = squarecb(&est, 10.0);
+        sums_to_one(&p);
+        assert!((p[0] - 1.0 / (4.0 + 4.0)).abs() < 1e-12);
+        assert!((p[2] - 1.0 / (4.0 + 2.0)).abs() < 1e-12);
+        assert!(
+            (p[3] - 0.25).abs() < 1e-12,
+            "a tie with the leader gets 1/K"
+        );
+        assert!(g[1] && !g[3]);
+        // γ = 0 is uniform; a huge γ is nearly greedy.
+        let (p, _) = squarecb(&est, 0.0);
+        assert!(p.iter().all(|v| (v - 0.25).abs() < 1e-12));
+        let (p, _) = squarecb(&[0.0, 1.0], 1e9);
+        assert!(p[1] > 0.999);
+        let (p, _) = squarecb(&[f64::NAN, 0.2], 5.0);
+        sums_to_one(&p);
+        let mut rng = Rng::from_seed(1);
+        let (p, g) = sampled_argmax(3, 1000, &mut rng, |a, r| a as f64 * 0.1 + r.next_f64());
+        sums_to_one(&p);
+        assert!(p[2] > p[1] && p[1] > p[0] && g[2]);
+    }
+}
