@@ -287,3 +287,85 @@ fn bakeoff_runs_the_protocol_and_refuses_bad_files() {
         stderr(&o)
     );
 }
+
+#[test]
+fn eval_log_scores_a_policy_on_open_bandit_logs() {
+    let (log, items) = ("tests/fixtures/obd/log.csv", "tests/fixtures/obd/items.csv");
+    let run = |policy: &str| {
+        let o = edgewise(&[
+            "eval-log",
+            "--log",
+            log,
+            "--items",
+            items,
+            "--policy",
+            policy,
+            "--bootstrap",
+            "300",
+        ]);
+        assert!(o.status.success(), "{policy}: {}", stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let u = run("uniform");
+    assert_eq!(u["n"], 400);
+    assert_eq!(u["k"], 4);
+    // The logging policy is uniform: its IPS estimate is the logged CTR exactly.
+    assert!((u["ips"].as_f64().unwrap() - u["logged_ctr"].as_f64().unwrap()).abs() < 1e-12);
+    let b = run("best");
+    let (ips, ci) = (b["ips"].as_f64().unwrap(), b["ci95"].as_array().unwrap());
+    let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    assert!(lo <= ips && ips <= hi, "{b}");
+    assert!(
+        ips > u["logged_ctr"].as_f64().unwrap(),
+        "a learning policy beats uniform here: {b}"
+    );
+    assert!(b["snips"].as_f64().is_some());
+
+    let o = edgewise(&[
+        "eval-log", "--log", items, "--items", items, "--policy", "best",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no click column"), "{}", stderr(&o));
+    let o = edgewise(&["eval-log", "--log", log, "--policy", "best"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("needs --items"), "{}", stderr(&o));
+}
+
+#[test]
+fn simulate_with_a_policy_reports_regret_against_oracle_and_uniform() {
+    let run = |policy: &str| {
+        let o = edgewise(&[
+            "simulate",
+            "--policy",
+            policy,
+            "--sessions",
+            "3000",
+            "--seed",
+            "4",
+        ]);
+        assert!(o.status.success(), "{policy}: {}", stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let u = run("uniform");
+    let b = run("best");
+    assert_eq!(b["visitors"], 3000);
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+    // Same visitors, same oracle and uniform baselines whatever the policy.
+    assert_eq!(
+        f(&u, "oracle_expected_reward"),
+        f(&b, "oracle_expected_reward")
+    );
+    assert_eq!(
+        f(&u, "uniform_regret_vs_oracle"),
+        f(&b, "uniform_regret_vs_oracle")
+    );
+    assert!(f(&b, "regret_vs_oracle") >= 0.0);
+    assert!(f(&b, "expected_reward") <= f(&b, "oracle_expected_reward"));
+    let o = edgewise(&["simulate", "--policy", "best", "--tags", "urgent,shiny"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("\"shiny\" has no ground truth"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -2,12 +2,13 @@
 //! codes live here.
 //!
 //! ```text
-//! edgewise simulate [--sessions N] [--seed S] [--out FILE]
+//! edgewise simulate [--sessions N] [--seed S] [--out FILE] [--policy NAME …]
 //! edgewise compile-model IN.onnx [--manifest IN.json] -o OUT.ewm.json
 //! edgewise inspect-model FILE.onnx [--manifest FILE.json]
 //! edgewise predict --model FILE.onnx --input ROWS.csv
 //! edgewise score --data SESSIONS.jsonl --config CONFIG.json --models A.onnx,B.ewm.json [--at decision|end]
 //! edgewise bakeoff --data FILE.csv --policy NAME [--seed N] [--min-probability P]
+//! edgewise eval-log --log FILE.csv --items ITEM_CONTEXT.csv --policy NAME [--seed N]
 //! edgewise help
 //! ```
 //! Exit codes: 0 ok, 1 the work failed (bad file, bad model), 2 bad usage.
@@ -23,6 +24,9 @@ const USAGE: &str = "usage:
   edgewise simulate [--sessions N] [--seed S] [--out FILE]
       simulated storefront sessions as JSONL (one session per line; default 10000 sessions,
       seed 1, stdout); a summary goes to stderr
+  edgewise simulate --policy NAME [--sessions N] [--seed S] [--tags a,b,...] [--spec FILE]
+      the policy choosing one tag per visitor on the simulator: reward and regret against
+      the intent-aware oracle and against a uniform A/B split (one JSON object)
   edgewise compile-model IN.onnx [--manifest IN.json] -o OUT.ewm.json
       compile a model for the lite build (manifest default: IN.json beside IN.onnx)
   edgewise inspect-model FILE.onnx [--manifest FILE.json]
@@ -38,6 +42,11 @@ const USAGE: &str = "usage:
       the supervised-to-bandit protocol (Bietti, Agarwal & Langford, JMLR 2021) on a CSV with
       header f0,...,f{d-1},label; policies: uniform, epsilon, thompson, linucb, lints, squarecb,
       best; prints {n, progressive_reward, seconds, rows_per_s, ...}
+  edgewise eval-log --log FILE.csv --items ITEM_CONTEXT.csv --policy NAME [--seed N]
+                    [--bootstrap B] [--min-probability P]
+      off-policy evaluation on Open Bandit Dataset logs: the policy learns progressively from
+      the log and is scored by IPS and self-normalized IPS with a 95% bootstrap interval (B
+      resamples, default 1000); prints {n, logged_ctr, ips, snips, ci95, ...}
   edgewise help";
 
 /// A failure with the exit code it maps to.
@@ -119,11 +128,25 @@ fn output(path: Option<&str>) -> Result<Box<dyn Write>, Fail> {
 }
 
 fn simulate(args: &[String]) -> Result<(), Fail> {
-    let o = Opts::parse(args, &["sessions", "seed", "out"])?;
+    let o = Opts::parse(
+        args,
+        &[
+            "sessions",
+            "seed",
+            "out",
+            "policy",
+            "spec",
+            "tags",
+            "min-probability",
+        ],
+    )?;
     let n: u64 = o.num("sessions", 10_000)?;
     let seed: u64 = o.num("seed", 1)?;
     if n == 0 || n > 100_000_000 {
         return Err(usage("--sessions must be between 1 and 100000000"));
+    }
+    if let Some(name) = o.get("policy") {
+        return simulate_policy(&o, name, n, seed);
     }
     let sim = Simulator::new(seed);
     let mut out = output(o.get("out"))?;
@@ -593,6 +616,108 @@ fn bakeoff(args: &[String]) -> Result<(), Fail> {
     Ok(())
 }
 
+fn eval_log(args: &[String]) -> Result<(), Fail> {
+    let o = Opts::parse(
+        args,
+        &[
+            "log",
+            "items",
+            "policy",
+            "seed",
+            "bootstrap",
+            "min-probability",
+        ],
+    )?;
+    let log = o
+        .get("log")
+        .ok_or_else(|| usage("eval-log needs --log FILE.csv"))?;
+    let items = o
+        .get("items")
+        .ok_or_else(|| usage("eval-log needs --items ITEM_CONTEXT.csv"))?;
+    let name = o
+        .get("policy")
+        .ok_or_else(|| usage("eval-log needs --policy NAME"))?;
+    let policy = policy_named(name)?;
+    let seed: u64 = o.num("seed", 1)?;
+    let bootstrap: usize = o.num("bootstrap", 1000)?;
+    if bootstrap > 100_000 {
+        return Err(usage("--bootstrap must be at most 100000"));
+    }
+    let floor: f64 = o.num("min-probability", 0.0)?;
+    if !(0.0..=0.5).contains(&floor) {
+        return Err(usage("--min-probability must be in [0, 0.5]"));
+    }
+    let text =
+        |p: &str| String::from_utf8(read(p)?).map_err(|_| failed(format!("{p} is not UTF-8 text")));
+    let data = edgewise::eval::parse_obd(&text(log)?, &text(items)?)
+        .map_err(|e| failed(format!("{log} / {items}: {e}")))?;
+    let t = std::time::Instant::now();
+    let r = edgewise::eval::eval_log(&data, &policy, seed, floor, bootstrap);
+    let row = serde_json::json!({
+        "n": r.n,
+        "logged_ctr": r.logged_ctr,
+        "ips": r.ips,
+        "snips": r.snips,
+        "ci95": r.ci95,
+        "snips_ci95": r.snips_ci95,
+        "ess": r.ess,
+        "policy": name,
+        "config": policy,
+        "seed": seed,
+        "k": data.k,
+        "d": data.dim,
+        "seconds": t.elapsed().as_secs_f64(),
+    });
+    println!("{row}");
+    Ok(())
+}
+
+/// `edgewise simulate --policy NAME`: the policy against the intent-aware oracle and a uniform
+/// A/B split on the journey simulator.
+fn simulate_policy(o: &Opts, name: &str, n: u64, seed: u64) -> Result<(), Fail> {
+    let policy = policy_named(name)?;
+    let spec_path = o
+        .get("spec")
+        .unwrap_or("models/storefront-v1.features.json");
+    let spec_text = String::from_utf8(read(spec_path)?)
+        .map_err(|_| failed(format!("{spec_path} is not UTF-8 text")))?;
+    let spec =
+        FeatureSpec::from_json(&spec_text).map_err(|e| failed(format!("{spec_path}: {e}")))?;
+    let tags: Vec<&str> = o
+        .get("tags")
+        .unwrap_or("neutral,urgent,detailed,retention")
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .collect();
+    let floor: f64 = o.num("min-probability", 0.0)?;
+    if !(0.0..=0.5).contains(&floor) {
+        return Err(usage("--min-probability must be in [0, 0.5]"));
+    }
+    if n > 10_000_000 {
+        return Err(usage("--sessions with --policy must be at most 10000000"));
+    }
+    let t = std::time::Instant::now();
+    let r = edgewise::eval::simulate_policy(&policy, &spec, &tags, n as usize, seed, floor)
+        .map_err(usage)?;
+    let row = serde_json::json!({
+        "visitors": r.visitors,
+        "policy": name,
+        "config": policy,
+        "seed": seed,
+        "tags": tags,
+        "reward": r.reward,
+        "expected_reward": r.expected_reward,
+        "oracle_expected_reward": r.oracle_expected_reward,
+        "uniform_expected_reward": r.uniform_expected_reward,
+        "regret_vs_oracle": r.regret,
+        "uniform_regret_vs_oracle": r.uniform_regret,
+        "uniform_regret_over_policy_regret": r.uniform_regret / r.regret.max(1e-12),
+        "seconds": t.elapsed().as_secs_f64(),
+    });
+    println!("{row}");
+    Ok(())
+}
+
 fn run(args: &[String]) -> Result<(), Fail> {
     let Some((cmd, rest)) = args.split_first() else {
         return Err(usage("no command given"));
@@ -604,6 +729,7 @@ fn run(args: &[String]) -> Result<(), Fail> {
         "predict" => predict(rest),
         "score" => score(rest),
         "bakeoff" => bakeoff(rest),
+        "eval-log" => eval_log(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
