@@ -451,7 +451,7 @@ pub fn simulate_policy(
     seed: u64,
     min_probability: f64,
 ) -> Result<SimResult, String> {
-    use crate::event::{EventInput, Session, SessionLimits};
+    use crate::event::{Session, SessionLimits};
     use crate::features::{Context, ContextValue};
     use crate::sim::{response_probability, Simulator};
     if tags.len() < 2 {
@@ -487,14 +487,8 @@ pub fn simulate_policy(
         let s = sim.session(id);
         let mut session = Session::new(SessionLimits::default(), s.start_ms);
         for e in s.events.iter().take(s.decision_index) {
-            let mut ev = EventInput::new(e.kind, e.ts);
-            ev.category = e.category.map(Into::into);
-            ev.price = e.price;
-            ev.item_id = e.item_id.as_deref().map(Into::into);
-            ev.query = e.query.map(Into::into);
-            ev.value = e.value;
             session
-                .push(&ev, s.decision_ms)
+                .push(&e.input(), s.decision_ms)
                 .map_err(|e| format!("visitor {id}: simulated event refused: {e}"))?;
         }
         let mut ctx = Context::new();

@@ -199,6 +199,19 @@ pub struct SimEvent {
     pub value: Option<f64>,
 }
 
+impl SimEvent {
+    /// This event as engine input (what `Session::push` and `Engine::track` take).
+    pub fn input(&self) -> crate::EventInput<'_> {
+        let mut ev = crate::EventInput::new(self.kind, self.ts);
+        ev.category = self.category.map(Into::into);
+        ev.price = self.price;
+        ev.item_id = self.item_id.as_deref().map(Into::into);
+        ev.query = self.query.map(Into::into);
+        ev.value = self.value;
+        ev
+    }
+}
+
 /// The host context of a visit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SimContext {

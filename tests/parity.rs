@@ -6,7 +6,7 @@
 
 mod common;
 
-use edgewise::event::{EventInput, Session, SessionLimits};
+use edgewise::event::{Session, SessionLimits};
 use edgewise::features::{Context, ContextValue};
 use edgewise::sim::{SimSession, Simulator};
 use edgewise::FeatureSpec;
@@ -14,14 +14,8 @@ use edgewise::FeatureSpec;
 fn session_upto(s: &SimSession, n: usize, now: f64) -> Session {
     let mut session = Session::new(SessionLimits::default(), s.start_ms);
     for e in s.events.iter().take(n) {
-        let mut ev = EventInput::new(e.kind, e.ts);
-        ev.category = e.category.map(Into::into);
-        ev.price = e.price;
-        ev.item_id = e.item_id.as_deref().map(Into::into);
-        ev.query = e.query.map(Into::into);
-        ev.value = e.value;
         session
-            .push(&ev, now)
+            .push(&e.input(), now)
             .unwrap_or_else(|err| panic!("session {}: simulated event refused: {err}", s.id));
     }
     session
