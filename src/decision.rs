@@ -759,6 +759,14 @@ impl Engine {
         }
 
         let default_idx = self.slots.get(si).map(|s| s.default_idx).unwrap_or(0);
+        // What the policy sees: the first model's features, then every score; built once and
+        // kept with the pending decision for a contextual policy to learn from later.
+        let policy_input = |e: &Engine| {
+            let mut c = e.last_features(0).unwrap_or(&[]).to_vec();
+            c.extend(scores.iter().map(|s| s.unwrap_or(0.0)));
+            c
+        };
+        let mut input = None;
         let (arm, probability, source) = match eligible.as_slice() {
             [] => {
                 reasons.push("no variant is eligible: showing the default".into());
@@ -774,13 +782,10 @@ impl Engine {
                 (*only, 1.0, source)
             }
             _ => {
-                let (features, score_vals) = (
-                    self.last_features(0).unwrap_or(&[]).to_vec(),
-                    scores.iter().map(|s| s.unwrap_or(0.0)).collect::<Vec<_>>(),
-                );
+                let x: &[f32] = input.insert(policy_input(self));
                 let ctx = PolicyContext {
-                    features: &features,
-                    scores: &score_vals,
+                    features: x,
+                    scores: &[],
                 };
                 let Some(s) = self.slots.get_mut(si) else {
                     return Err(DecisionError::UnknownSlot { slot: slot.into() }.into());
@@ -810,9 +815,7 @@ impl Engine {
         };
         let learn = matches!(source, Source::Explore | Source::Exploit | Source::Rule);
         let context = if learn && self.config.policy.is_contextual() {
-            let mut c = self.last_features(0).unwrap_or(&[]).to_vec();
-            c.extend(scores.iter().map(|s| s.unwrap_or(0.0)));
-            c
+            input.unwrap_or_else(|| policy_input(self))
         } else {
             Vec::new()
         };
