@@ -174,6 +174,19 @@ fn read(path: &str) -> Result<Vec<u8>, Fail> {
     std::fs::read(path).map_err(|e| failed(format!("cannot read {path}: {e}")))
 }
 
+fn read_text(path: &str) -> Result<String, Fail> {
+    String::from_utf8(read(path)?).map_err(|_| failed(format!("{path} is not UTF-8 text")))
+}
+
+/// `--min-probability P` (default 0): the exploration floor of the evaluation commands.
+fn exploration_floor(o: &Opts) -> Result<f64, Fail> {
+    let floor: f64 = o.num("min-probability", 0.0)?;
+    if !(0.0..=0.5).contains(&floor) {
+        return Err(usage("--min-probability must be in [0, 0.5]"));
+    }
+    Ok(floor)
+}
+
 fn decode(path: &str) -> Result<edgewise::onnx_pb::ModelProto, Fail> {
     let bytes = read(path)?;
     <edgewise::onnx_pb::ModelProto as prost::Message>::decode(bytes.as_slice())
@@ -207,7 +220,7 @@ fn manifest_for(onnx_path: &str, given: Option<&str>) -> Result<String, Fail> {
             p.to_string_lossy().into_owned()
         }
     };
-    String::from_utf8(read(&path)?).map_err(|_| failed(format!("{path} is not UTF-8 text")))
+    read_text(&path)
 }
 
 fn compile_model(args: &[String]) -> Result<(), Fail> {
@@ -356,8 +369,7 @@ fn predict(args: &[String]) -> Result<(), Fail> {
     let input_path = o
         .get("input")
         .ok_or_else(|| usage("predict needs --input ROWS.csv"))?;
-    let text = String::from_utf8(read(input_path)?)
-        .map_err(|_| failed(format!("{input_path} is not UTF-8 text")))?;
+    let text = read_text(input_path)?;
     let mut rows: Vec<Vec<f32>> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -449,17 +461,39 @@ fn predict(args: &[String]) -> Result<(), Fail> {
     Ok(())
 }
 
-/// A model file: `X.ewm.json` (compiled) or `X.onnx` with its manifest `X.json` beside it.
-fn load_model(path: &str) -> Result<PropensityModel, Fail> {
-    let bytes = read(path)?;
-    if path.ends_with(".onnx") {
-        let manifest = ModelManifest::from_json(&manifest_for(path, None)?)
-            .map_err(|e| failed(format!("{path}: {e}")))?;
-        PropensityModel::from_manifest(manifest, &bytes)
-    } else {
-        PropensityModel::load_compiled(&bytes)
+/// A model file read once: `X.ewm.json` (compiled) or `X.onnx` with its manifest `X.json`
+/// beside it.
+struct ModelFile {
+    path: String,
+    bytes: Vec<u8>,
+    /// The manifest of an `.onnx` file; `None` for a compiled file.
+    manifest: Option<ModelManifest>,
+}
+
+impl ModelFile {
+    fn read(path: &str) -> Result<ModelFile, Fail> {
+        let manifest = if path.ends_with(".onnx") {
+            Some(
+                ModelManifest::from_json(&manifest_for(path, None)?)
+                    .map_err(|e| failed(format!("{path}: {e}")))?,
+            )
+        } else {
+            None
+        };
+        Ok(ModelFile {
+            path: path.to_owned(),
+            bytes: read(path)?,
+            manifest,
+        })
     }
-    .map_err(|e| failed(format!("{path}: {e}")))
+
+    fn load(&self) -> Result<PropensityModel, Fail> {
+        match &self.manifest {
+            Some(m) => PropensityModel::from_manifest(m.clone(), &self.bytes),
+            None => PropensityModel::load_compiled(&self.bytes),
+        }
+        .map_err(|e| failed(format!("{}: {e}", self.path)))
+    }
 }
 
 /// One session line of `edgewise simulate`, as far as scoring needs it.
@@ -495,20 +529,23 @@ fn score(args: &[String]) -> Result<(), Fail> {
         "end" => true,
         other => return Err(usage(format!("--at {other:?}: expected decision or end"))),
     };
-    let config_text = String::from_utf8(read(config_path)?)
-        .map_err(|_| failed(format!("{config_path} is not UTF-8 text")))?;
+    let config_text = read_text(config_path)?;
     let config =
         EngineConfig::from_json(&config_text).map_err(|e| failed(format!("{config_path}: {e}")))?;
-    // Loaded once to fail early; each session gets fresh instances (an Engine owns its models).
+    // Files read once and loaded once to fail early; each session gets fresh instances (an
+    // Engine owns its models).
+    let files = model_paths
+        .iter()
+        .map(|p| ModelFile::read(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let load_all = || {
-        model_paths
+        files
             .iter()
-            .map(|p| load_model(p))
+            .map(ModelFile::load)
             .collect::<Result<Vec<_>, _>>()
     };
     load_all()?;
-    let text =
-        String::from_utf8(read(data)?).map_err(|_| failed(format!("{data} is not UTF-8 text")))?;
+    let text = read_text(data)?;
     let mut out = output(o.get("out"))?;
     for (line_no, line) in text
         .lines()
@@ -590,12 +627,8 @@ fn bakeoff(args: &[String]) -> Result<(), Fail> {
         .ok_or_else(|| usage("bakeoff needs --policy NAME"))?;
     let policy = policy_named(name)?;
     let seed: u64 = o.num("seed", 1)?;
-    let floor: f64 = o.num("min-probability", 0.0)?;
-    if !(0.0..=0.5).contains(&floor) {
-        return Err(usage("--min-probability must be in [0, 0.5]"));
-    }
-    let text =
-        String::from_utf8(read(data)?).map_err(|_| failed(format!("{data} is not UTF-8 text")))?;
+    let floor = exploration_floor(&o)?;
+    let text = read_text(data)?;
     let dataset = edgewise::eval::parse_csv(&text).map_err(|e| failed(format!("{data}: {e}")))?;
     let t = std::time::Instant::now();
     let r = edgewise::eval::bakeoff(&dataset, &policy, seed, floor);
@@ -643,13 +676,8 @@ fn eval_log(args: &[String]) -> Result<(), Fail> {
     if bootstrap > 100_000 {
         return Err(usage("--bootstrap must be at most 100000"));
     }
-    let floor: f64 = o.num("min-probability", 0.0)?;
-    if !(0.0..=0.5).contains(&floor) {
-        return Err(usage("--min-probability must be in [0, 0.5]"));
-    }
-    let text =
-        |p: &str| String::from_utf8(read(p)?).map_err(|_| failed(format!("{p} is not UTF-8 text")));
-    let data = edgewise::eval::parse_obd(&text(log)?, &text(items)?)
+    let floor = exploration_floor(&o)?;
+    let data = edgewise::eval::parse_obd(&read_text(log)?, &read_text(items)?)
         .map_err(|e| failed(format!("{log} / {items}: {e}")))?;
     let t = std::time::Instant::now();
     let r = edgewise::eval::eval_log(&data, &policy, seed, floor, bootstrap);
@@ -679,8 +707,7 @@ fn simulate_policy(o: &Opts, name: &str, n: u64, seed: u64) -> Result<(), Fail> 
     let spec_path = o
         .get("spec")
         .unwrap_or("models/storefront-v1.features.json");
-    let spec_text = String::from_utf8(read(spec_path)?)
-        .map_err(|_| failed(format!("{spec_path} is not UTF-8 text")))?;
+    let spec_text = read_text(spec_path)?;
     let spec =
         FeatureSpec::from_json(&spec_text).map_err(|e| failed(format!("{spec_path}: {e}")))?;
     let tags: Vec<&str> = o
@@ -689,10 +716,7 @@ fn simulate_policy(o: &Opts, name: &str, n: u64, seed: u64) -> Result<(), Fail> 
         .split(',')
         .filter(|t| !t.is_empty())
         .collect();
-    let floor: f64 = o.num("min-probability", 0.0)?;
-    if !(0.0..=0.5).contains(&floor) {
-        return Err(usage("--min-probability must be in [0, 0.5]"));
-    }
+    let floor = exploration_floor(o)?;
     if n > 10_000_000 {
         return Err(usage("--sessions with --policy must be at most 10000000"));
     }
