@@ -18,6 +18,7 @@ Ground truth (column names from the spec):
 import hashlib
 import json
 import os
+import sys
 from collections import OrderedDict
 
 import numpy as np
@@ -33,6 +34,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "train"))
+from onnx_io import save as save_onnx  # noqa: E402
 ROOT = os.path.dirname(HERE)
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "models")
 SEED = 7
@@ -110,20 +113,6 @@ def labels(rng, x, coefs, bias):
     return (rng.uniform(size=len(x)) < p).astype(np.int64)
 
 
-def save(model, path):
-    # skl2onnx emits opset_import in set order; sort it so the bytes are reproducible.
-    ops = sorted(((o.domain, o.version) for o in model.opset_import))
-    del model.opset_import[:]
-    for d, v in ops:
-        model.opset_import.append(helper.make_opsetid(d, v))
-    model.producer_name = "edgewise-gen_models"
-    model.producer_version = "1"
-    model.doc_string = ""
-    onnx.checker.check_model(model)
-    with open(path, "wb") as f:
-        f.write(model.SerializeToString(deterministic=True))
-
-
 def hand_model(name, nodes, inits, input_shape, output, out_shape):
     graph = helper.make_graph(
         nodes, name,
@@ -183,7 +172,7 @@ def manifest(name, score, output_kind, output, class_index, description, trainin
 
 def write(dirname, name, model, man):
     os.makedirs(dirname, exist_ok=True)
-    save(model, os.path.join(dirname, name + ".onnx"))
+    save_onnx(model, os.path.join(dirname, name + ".onnx"), "edgewise-gen_models")
     with open(os.path.join(dirname, name + ".json"), "w") as f:
         json.dump(man, f, indent=2)
         f.write("\n")

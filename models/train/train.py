@@ -57,6 +57,7 @@ MODELS = os.path.dirname(HERE)
 ROOT = os.path.dirname(MODELS)
 sys.path.insert(0, HERE)
 from features import column_names, extract  # noqa: E402
+from onnx_io import save as save_onnx  # noqa: E402
 
 OPSET = 17
 ML_OPSET = 3
@@ -92,20 +93,6 @@ def decision_features(spec, s, capacity):
 
 # ---------------------------------------------------------------------------------------------
 # ONNX export (conventions of models/gen_models.py)
-
-
-def save(model, path):
-    # skl2onnx emits opset_import in set order; sort it so the bytes are reproducible.
-    ops = sorted((o.domain, o.version) for o in model.opset_import)
-    del model.opset_import[:]
-    for d, v in ops:
-        model.opset_import.append(helper.make_opsetid(d, v))
-    model.producer_name = "edgewise-train"
-    model.producer_version = "1"
-    model.doc_string = ""
-    onnx.checker.check_model(model)
-    with open(path, "wb") as f:
-        f.write(model.SerializeToString(deterministic=True))
 
 
 def lr_onnx(name, w, b, width):
@@ -316,7 +303,7 @@ def main(argv=None):
         y = labels[mcfg["label"]]
         model, predict, info = trainer(name, mcfg, xtr, y[tr])
         onnx_path = os.path.join(args.out, name + ".onnx")
-        save(model, onnx_path)
+        save_onnx(model, onnx_path, "edgewise-train")
 
         p_all = ort_positive(onnx_path, output, class_index, x)
         diff = float(np.max(np.abs(p_all - predict(x))))
