@@ -783,10 +783,7 @@ impl Engine {
             }
             _ => {
                 let x: &[f32] = input.insert(policy_input(self));
-                let ctx = PolicyContext {
-                    features: x,
-                    scores: &[],
-                };
+                let ctx = PolicyContext { values: x };
                 let Some(s) = self.slots.get_mut(si) else {
                     return Err(DecisionError::UnknownSlot { slot: slot.into() }.into());
                 };
@@ -937,10 +934,7 @@ impl Engine {
         if let Some(p) = self.pending.pop_front() {
             if p.learn && !p.rewarded {
                 if let Some(s) = self.slots.get_mut(p.slot) {
-                    let ctx = PolicyContext {
-                        features: &p.context,
-                        scores: &[],
-                    };
+                    let ctx = PolicyContext { values: &p.context };
                     s.policy.update(p.arm, &ctx, 0.0, p.probability);
                 }
             }
@@ -975,10 +969,7 @@ impl Engine {
         p.rewarded = true;
         if p.learn {
             if let Some(s) = self.slots.get_mut(p.slot) {
-                let ctx = PolicyContext {
-                    features: &p.context,
-                    scores: &[],
-                };
+                let ctx = PolicyContext { values: &p.context };
                 s.policy.update(p.arm, &ctx, value, p.probability);
             }
         }

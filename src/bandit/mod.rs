@@ -36,12 +36,12 @@ pub struct Prior {
     pub reward: f64,
 }
 
-/// What a policy may look at when choosing: the model features and scores of this visitor.
+/// What a policy may look at when choosing: the visitor's context vector (in the engine, the
+/// first model's features then every score; in the evaluation harnesses, the row's features).
 /// Non-contextual policies ignore it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PolicyContext<'a> {
-    pub features: &'a [f32],
-    pub scores: &'a [f32],
+    pub values: &'a [f32],
 }
 
 /// A policy's preference over the eligible arms.

@@ -9,8 +9,9 @@
 //! This is the "disjoint" model of Li, Chu, Langford & Schapire, "A Contextual-Bandit Approach to
 //! Personalized News Article Recommendation", WWW 2010 (§3.1).
 //!
-//! The context vector is `[1, features…, scores…]` (the leading 1 is the intercept), so
-//! `d = 1 + features + scores`; a shorter input is padded with zeros, a longer one truncated.
+//! The regression input is `[1, context…]` (the leading 1 is the intercept; in the engine the
+//! context is the first model's features then every score), so `d = 1 + context length`; a
+//! shorter context is padded with zeros, a longer one truncated.
 
 use serde::{Deserialize, Serialize};
 
@@ -87,15 +88,13 @@ impl Ridge {
             && self.n.iter().all(|n| n.is_finite() && *n >= 0.0)
     }
 
-    /// Loads `[1, features, scores]` into the scratch vector.
+    /// Loads `[1, context…]` into the scratch vector.
     pub fn load(&mut self, ctx: &PolicyContext<'_>) {
         if self.x.len() != self.dim {
             self.x = vec![0.0; self.dim];
             self.u = vec![0.0; self.dim];
         }
-        let src = std::iter::once(1.0f32)
-            .chain(ctx.features.iter().copied())
-            .chain(ctx.scores.iter().copied());
+        let src = std::iter::once(1.0f32).chain(ctx.values.iter().copied());
         self.x.iter_mut().for_each(|v| *v = 0.0);
         for (dst, v) in self.x.iter_mut().zip(src) {
             *dst = if v.is_finite() { f64::from(v) } else { 0.0 };
@@ -191,18 +190,10 @@ mod tests {
         for _ in 0..500 {
             let f = [rng.next_f64() as f32, rng.next_f64() as f32];
             let y = 0.3 + 0.5 * f64::from(f[0]) - 0.2 * f64::from(f[1]);
-            r.update(
-                0,
-                &PolicyContext {
-                    features: &f,
-                    scores: &[],
-                },
-                y,
-            );
+            r.update(0, &PolicyContext { values: &f }, y);
         }
         r.load(&PolicyContext {
-            features: &[1.0, 1.0],
-            scores: &[],
+            values: &[1.0, 1.0],
         });
         assert!((r.mean(0) - 0.6).abs() < 1e-3, "{}", r.mean(0));
         assert!(r.width2(0) < 0.05);
