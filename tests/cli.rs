@@ -25,6 +25,14 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Runs `edgewise args`, which must exit with `code` and say `needle` on stderr.
+fn fails(args: &[&str], code: i32, needle: &str) -> Output {
+    let o = edgewise(args);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+    assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    o
+}
+
 #[test]
 fn simulate_is_deterministic_and_counts_sessions() {
     let a = edgewise(&["simulate", "--sessions", "25", "--seed", "9"]);
@@ -57,9 +65,7 @@ fn usage_errors_exit_2_and_say_what_is_wrong() {
         (vec!["compile-model", "models/purchase-lr.onnx"], "needs -o"),
         (vec!["score", "--data", "x.jsonl"], "needs --config"),
     ] {
-        let o = edgewise(&args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        let o = fails(&args, 2, needle);
         assert!(stderr(&o).contains("usage:"), "{args:?}");
     }
 }
@@ -98,14 +104,16 @@ fn compile_model_writes_a_file_that_scores_exactly_like_the_onnx() {
 #[test]
 fn compile_model_names_the_operator_it_cannot_compile() {
     let out = tmp("gelu.ewm.json");
-    let o = edgewise(&[
-        "compile-model",
-        "tests/fixtures/models/mlp-gelu.onnx",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("Erf"), "{}", stderr(&o));
+    fails(
+        &[
+            "compile-model",
+            "tests/fixtures/models/mlp-gelu.onnx",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        1,
+        "Erf",
+    );
     assert!(!out.exists(), "nothing written on failure");
 }
 
@@ -128,12 +136,10 @@ fn inspect_model_reports_operators_and_who_can_run_it() {
 
     let bad = tmp("junk.onnx");
     std::fs::write(&bad, b"<html>404</html>").unwrap();
-    let o = edgewise(&["inspect-model", bad.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("not a readable ONNX model"),
-        "{}",
-        stderr(&o)
+    fails(
+        &["inspect-model", bad.to_str().unwrap()],
+        1,
+        "not a readable ONNX model",
     );
 }
 
@@ -178,15 +184,17 @@ fn predict_runs_a_bare_onnx_file_on_csv_rows() {
     }
 
     std::fs::write(&rows, "1,2,3\n4,5\n").unwrap();
-    let o = edgewise(&[
-        "predict",
-        "--model",
-        "tests/fixtures/models/sk-pipeline.onnx",
-        "--input",
-        rows.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains(":2: 2 columns"), "{}", stderr(&o));
+    fails(
+        &[
+            "predict",
+            "--model",
+            "tests/fixtures/models/sk-pipeline.onnx",
+            "--input",
+            rows.to_str().unwrap(),
+        ],
+        1,
+        ":2: 2 columns",
+    );
 }
 
 #[test]
@@ -221,17 +229,19 @@ fn score_replays_sessions_and_fails_on_bad_models() {
             assert!((0.0..=1.0).contains(&p), "{line}");
         }
     }
-    let o = edgewise(&[
-        "score",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        "www/demo/config.json",
-        "--models",
-        "tests/fixtures/models/wrong-width.onnx",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("wrong-width"), "{}", stderr(&o));
+    fails(
+        &[
+            "score",
+            "--data",
+            data.to_str().unwrap(),
+            "--config",
+            "www/demo/config.json",
+            "--models",
+            "tests/fixtures/models/wrong-width.onnx",
+        ],
+        1,
+        "wrong-width",
+    );
 }
 
 #[test]
@@ -257,34 +267,28 @@ fn bakeoff_runs_the_protocol_and_refuses_bad_files() {
         assert!((0.0..=1.0).contains(&r));
     }
 
-    let o = edgewise(&["bakeoff", "--data", data, "--policy", "greedy"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("unknown policy \"greedy\""),
-        "{}",
-        stderr(&o)
+    fails(
+        &["bakeoff", "--data", data, "--policy", "greedy"],
+        2,
+        "unknown policy \"greedy\"",
     );
     let bad = tmp("bad.csv");
     std::fs::write(&bad, "f0,f1,label\n1,2,0\n1,oops,1\n").unwrap();
-    let o = edgewise(&[
-        "bakeoff",
-        "--data",
-        bad.to_str().unwrap(),
-        "--policy",
-        "best",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("line 3: column 1 is not a number"),
-        "{}",
-        stderr(&o)
+    fails(
+        &[
+            "bakeoff",
+            "--data",
+            bad.to_str().unwrap(),
+            "--policy",
+            "best",
+        ],
+        1,
+        "line 3: column 1 is not a number",
     );
-    let o = edgewise(&["bakeoff", "--data", "no/such.csv", "--policy", "best"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("cannot read no/such.csv"),
-        "{}",
-        stderr(&o)
+    fails(
+        &["bakeoff", "--data", "no/such.csv", "--policy", "best"],
+        1,
+        "cannot read no/such.csv",
     );
 }
 
@@ -321,14 +325,18 @@ fn eval_log_scores_a_policy_on_open_bandit_logs() {
     );
     assert!(b["snips"].as_f64().is_some());
 
-    let o = edgewise(&[
-        "eval-log", "--log", items, "--items", items, "--policy", "best",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no click column"), "{}", stderr(&o));
-    let o = edgewise(&["eval-log", "--log", log, "--policy", "best"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("needs --items"), "{}", stderr(&o));
+    fails(
+        &[
+            "eval-log", "--log", items, "--items", items, "--policy", "best",
+        ],
+        1,
+        "no click column",
+    );
+    fails(
+        &["eval-log", "--log", log, "--policy", "best"],
+        2,
+        "needs --items",
+    );
 }
 
 #[test]
@@ -361,11 +369,9 @@ fn simulate_with_a_policy_reports_regret_against_oracle_and_uniform() {
     );
     assert!(f(&b, "regret_vs_oracle") >= 0.0);
     assert!(f(&b, "expected_reward") <= f(&b, "oracle_expected_reward"));
-    let o = edgewise(&["simulate", "--policy", "best", "--tags", "urgent,shiny"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("\"shiny\" has no ground truth"),
-        "{}",
-        stderr(&o)
+    fails(
+        &["simulate", "--policy", "best", "--tags", "urgent,shiny"],
+        2,
+        "\"shiny\" has no ground truth",
     );
 }
