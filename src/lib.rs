@@ -69,6 +69,7 @@ pub mod rng;
 pub mod rules;
 pub mod sim;
 pub mod snapshot;
+pub mod tcf;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
