@@ -50,6 +50,7 @@ bench-bandit:
 	  python3 -m venv .venv-bandit && .venv-bandit/bin/pip install -q -r benches/requirements-bandit.txt; }
 	cargo build --release --bin edgewise
 	.venv-bandit/bin/python benches/bandit_vs_vw.py
+	.venv-bandit/bin/python benches/sim_ceiling.py
 
 # Shipped models, their compiled forms, the parity fixture and the test fixtures, all from a
 # fixed seed; a second run writes byte-identical files (`git status` stays clean).

@@ -53,6 +53,20 @@ Vowpal Wabbit 9.x through its Python API (`vowpalwabbit.Workspace`), run here, i
     the example strings from the row's values (the VW figures in the data README are measured
     the same way); VW start-up and CSV loading are excluded.
 
+edgewise in wasm (Node): `node benches/wasm/bakeoff.mjs --data FILE --policy best --seed N`, the
+    same Rust loop compiled with the shipped profile into the non-shipped `bench` variant
+    (pkg/bench/node, built here with `node scripts/build.mjs --variants bench` if missing).
+    Two rates: `cold` = the first pass in a fresh Node process (V8 compiles wasm lazily and
+    tiers up, so a small file runs partly unoptimized), `warm` = median of 5 further passes.
+
+Unseen datasets (`--unseen`, on by default): the two bake-off files were never used to choose
+anything, but to check the recommended policy on data no one looked at, five more are made here
+with scikit-learn in the same format (features standardized, rows shuffled once with seed 7):
+iris (150 × 4, K=3) and breast_cancer (569 × 30, K=2), bundled with scikit-learn; and
+`make_classification` / `make_moons` sets with fixed seeds: synth-5 (3000 × 20, K=5),
+synth-8 (5000 × 40, K=8, 2 clusters per class, 5% label noise) and moons (2000 × 2, K=2,
+not linearly separable). They are written to target/bakeoff-unseen/.
+
 Output: a markdown table on stdout (dataset, learner, progressive reward mean ± std, rows/s
 mean), then per dataset the ratio of edgewise `best` rows/s to the best VW config's rows/s
 (the VW contextual-bandit config with the highest mean reward) and whether edgewise `best`'s
@@ -80,6 +94,9 @@ CLI = ROOT / "target" / "release" / "edgewise"
 OUT = ROOT / "target" / "bandit_vs_vw.json"
 
 OUR_POLICIES = ["best", "squarecb", "epsilon", "linucb", "lints", "thompson", "uniform"]
+WASM_BENCH = ROOT / "benches" / "wasm" / "bakeoff.mjs"
+WASM_PKG = ROOT / "pkg" / "bench" / "node" / "edgewise.js"
+UNSEEN_DIR = ROOT / "target" / "bakeoff-unseen"
 
 # (config id, label, VW exploration arguments); each runs with both cost variants.
 VW_CB_CONFIGS = [
@@ -112,6 +129,42 @@ def load_csv(path: Path):
     if sorted(set(labels)) != list(range(k)):
         raise SystemExit(f"{path}: labels are not 0..K-1")
     return feats, labels, k
+
+
+def write_unseen():
+    """Five datasets nobody tuned on, in the bake-off format; returns their paths."""
+    from sklearn import datasets as skd
+
+    def save(name, x, y):
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y)
+        _, y = np.unique(y, return_inverse=True)
+        std = x.std(axis=0)
+        x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+        order = np.random.default_rng(7).permutation(len(y))
+        x, y = x[order], y[order]
+        UNSEEN_DIR.mkdir(parents=True, exist_ok=True)
+        path = UNSEEN_DIR / f"{name}.csv"
+        with path.open("w") as f:
+            f.write(",".join([f"f{j}" for j in range(x.shape[1])] + ["label"]) + "\n")
+            for row, label in zip(x, y):
+                f.write(",".join(f"{v:.6g}" for v in row) + f",{label}\n")
+        return path
+
+    out = []
+    d = skd.load_iris()
+    out.append(save("iris", d.data, d.target))
+    d = skd.load_breast_cancer()
+    out.append(save("breast_cancer", d.data, d.target))
+    x, y = skd.make_classification(n_samples=3000, n_features=20, n_informative=10, n_classes=5,
+                                   n_clusters_per_class=1, random_state=11)
+    out.append(save("synth-5", x, y))
+    x, y = skd.make_classification(n_samples=5000, n_features=40, n_informative=8, n_classes=8,
+                                   n_clusters_per_class=2, flip_y=0.05, random_state=12)
+    out.append(save("synth-8", x, y))
+    x, y = skd.make_moons(n_samples=2000, noise=0.2, random_state=13)
+    out.append(save("moons", x, y))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,8 +250,24 @@ def ensure_cli():
         raise OursUnavailable(f"cargo build --release --bin edgewise failed (exit {done.returncode})")
 
 
-def run_ours(data: Path, policy: str, seed: int):
-    cmd = [str(CLI), "bakeoff", "--data", str(data), "--policy", policy, "--seed", str(seed)]
+def ensure_wasm():
+    """The bench wasm package, built if missing. Raises OursUnavailable if it cannot be had."""
+    if WASM_PKG.exists():
+        return
+    print(f"{WASM_PKG} missing: node scripts/build.mjs --variants bench", file=sys.stderr)
+    try:
+        done = subprocess.run(["node", "scripts/build.mjs", "--variants", "bench"], cwd=ROOT)
+    except FileNotFoundError:
+        raise OursUnavailable("node not found, cannot build the wasm bench package")
+    if done.returncode != 0 or not WASM_PKG.exists():
+        raise OursUnavailable(f"the wasm bench build failed (exit {done.returncode})")
+
+
+def run_ours(data: Path, policy: str, seed: int, wasm: bool = False):
+    if wasm:
+        cmd = ["node", str(WASM_BENCH), "--data", str(data), "--policy", policy, "--seed", str(seed)]
+    else:
+        cmd = [str(CLI), "bakeoff", "--data", str(data), "--policy", policy, "--seed", str(seed)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         err = (done.stderr.strip() or done.stdout.strip()).splitlines()
@@ -244,9 +313,13 @@ def main():
     ap.add_argument("--data-dir", type=Path, default=DATA_DIR)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--skip-ours", action="store_true", help="only the VW / baseline rows")
+    ap.add_argument("--no-unseen", action="store_true", help="skip the five generated datasets")
+    ap.add_argument("--no-wasm", action="store_true", help="skip the wasm (Node) rows")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    datasets = [d for d in args.datasets.split(",") if d]
+    datasets = [args.data_dir / f"{d}.csv" for d in args.datasets.split(",") if d]
+    unseen = [] if args.no_unseen else write_unseen()
+    datasets += unseen
 
     problems = []  # messages about our side, repeated at the end
     ours_ok = not args.skip_ours
@@ -256,11 +329,18 @@ def main():
         except OursUnavailable as e:
             problems.append(f"edgewise rows skipped: {e}")
             ours_ok = False
+    wasm_ok = ours_ok and not args.no_wasm
+    if wasm_ok:
+        try:
+            ensure_wasm()
+        except OursUnavailable as e:
+            problems.append(f"edgewise wasm rows skipped: {e}")
+            wasm_ok = False
 
     rows = []  # one per (dataset, learner)
     comparisons = []
-    for name in datasets:
-        path = args.data_dir / f"{name}.csv"
+    for path in datasets:
+        name = path.stem + (" (unseen)" if path in unseen else "")
         feats, labels, k = load_csv(path)
         n, d = len(labels), len(feats[0])
         ds = f"{name} (n={n}, K={k})"
@@ -300,6 +380,19 @@ def main():
                 ours[policy] = add("edgewise", f"edgewise {policy}", policy,
                                    [float(o["progressive_reward"]) for o in outs],
                                    [float(o["rows_per_s"]) for o in outs], extra=outs)
+        if wasm_ok:
+            try:
+                outs = [run_ours(path, "best", seed, wasm=True) for seed in seeds]
+                rw = [float(o["progressive_reward"]) for o in outs]
+                if "best" in ours and rw != ours["best"]["progressive_reward"]:
+                    problems.append(f"{name}: wasm and native `best` disagree: {rw} vs "
+                                    f"{ours['best']['progressive_reward']}")
+                ours["best-wasm"] = add("edgewise-wasm", "edgewise best, wasm in Node (warm)", "best",
+                                        rw, [float(o["rows_per_s"]) for o in outs], extra=outs)
+                ours["best-wasm-cold"] = add("edgewise-wasm", "edgewise best, wasm in Node (cold)",
+                                             "best", rw, [float(o["cold_rows_per_s"]) for o in outs])
+            except RuntimeError as e:
+                problems.append(f"{name}/best (wasm): {e}")
 
         # baselines and VW
         res = [run_uniform(labels, k, s) for s in seeds]
@@ -327,6 +420,9 @@ def main():
                 "edgewise_best_reward_std": b["reward_std"],
                 "edgewise_best_rows_per_s": b["rows_per_s_mean"],
                 "rows_per_s_ratio": b["rows_per_s_mean"] / best_vw["rows_per_s_mean"],
+                **({"wasm_warm_rows_per_s_ratio": ours["best-wasm"]["rows_per_s_mean"] / best_vw["rows_per_s_mean"],
+                    "wasm_cold_rows_per_s_ratio": ours["best-wasm-cold"]["rows_per_s_mean"] / best_vw["rows_per_s_mean"]}
+                   if "best-wasm" in ours else {}),
                 "within_seed_spread": b["reward_mean"] >= best_vw["reward_mean"] - best_vw["reward_std"],
             })
         comparisons.append(cmp)
@@ -348,7 +444,10 @@ def main():
             verdict = "yes" if c["within_seed_spread"] else "no"
             print(f"- {head}; edgewise best {c['edgewise_best_reward_mean']:.3f} ± "
                   f"{c['edgewise_best_reward_std']:.3f} at {c['edgewise_best_rows_per_s']:.0f} rows/s: "
-                  f"{c['rows_per_s_ratio']:.1f}x VW's rows/s; reward ≥ VW mean − std "
+                  f"{c['rows_per_s_ratio']:.1f}x VW's rows/s natively"
+                  + (f", {c['wasm_warm_rows_per_s_ratio']:.1f}x warm / {c['wasm_cold_rows_per_s_ratio']:.1f}x cold in wasm"
+                     if "wasm_warm_rows_per_s_ratio" in c else "")
+                  + "; reward ≥ VW mean − std "
                   f"(within seed-to-seed spread): {verdict}")
         else:
             print(f"- {head}; no edgewise `best` result to compare")

@@ -32,7 +32,8 @@ pub struct EngineConfig {
     pub version: u32,
     #[serde(default)]
     pub session: SessionLimits,
-    /// Default: `{"kind": "epsilon_greedy", "epsilon": 0.1}`.
+    /// Default: `{"kind": "squarecb", "gamma_scale": 10, "gamma_exponent": 0.5, "lambda": 1}`
+    /// (`best` on the command line; see the README's "Policies").
     #[serde(default)]
     pub policy: PolicyConfig,
     /// Minimum probability of every eligible variant (exploration floor). Default 0.01.

@@ -417,6 +417,15 @@ pub fn eval_log(
     }
 }
 
+/// What the policy sees in [`simulate_policy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observe {
+    /// The feature vector of the spec at the decision point (the product's view).
+    Features,
+    /// The visitor's latent intent, one-hot (diagnostic: the oracle's information).
+    Intent,
+}
+
 /// Result of [`simulate_policy`]: realized and expected reward, and expected regret against the
 /// intent-aware oracle, for the policy and for a uniform A/B split over the same visitors.
 #[derive(Debug, Clone, PartialEq)]
@@ -437,10 +446,16 @@ pub struct SimResult {
 /// `sim::response_probability(intent, tag)`. The oracle knows the intent and picks the best
 /// tag for it; the uniform A/B split picks each tag with probability 1/K. Regret is expected
 /// regret (sums of true probabilities), which has no sampling noise from the responses.
+///
+/// `observe` says what the policy sees. [`Observe::Features`] is the product: what a storefront
+/// knows at the decision point. [`Observe::Intent`] is a diagnostic that hands the policy the
+/// latent intent (one-hot) instead, separating what a policy fails to *learn* from what the
+/// features do not *reveal*.
 pub fn simulate_policy(
     config: &PolicyConfig,
     spec: &crate::FeatureSpec,
     tags: &[&str],
+    observe: Observe,
     visitors: usize,
     seed: u64,
     min_probability: f64,
@@ -464,7 +479,11 @@ pub fn simulate_policy(
         }
     }
     let sim = Simulator::new(seed);
-    let mut policy = config.build(tags.len(), 1 + spec.width());
+    let width = match observe {
+        Observe::Features => spec.width(),
+        Observe::Intent => crate::sim::INTENTS.len(),
+    };
+    let mut policy = config.build(tags.len(), 1 + width);
     let mut rng = Rng::from_seed(seed ^ 0x005E_ED0F_B0A7);
     let arms: Vec<usize> = (0..tags.len()).collect();
     let mut r = SimResult {
@@ -492,6 +511,10 @@ pub fn simulate_policy(
             ContextValue::Number(s.context.hour_of_day),
         );
         spec.extract_into(&session, &ctx, s.decision_ms, &mut x);
+        if observe == Observe::Intent {
+            x.clear();
+            x.extend((0..width).map(|i| if i == s.intent_index { 1.0 } else { 0.0 }));
+        }
         let truth: Vec<f64> = tags
             .iter()
             .map(|t| response_probability(s.intent_index, t).unwrap_or(0.0))

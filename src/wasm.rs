@@ -392,3 +392,37 @@ pub fn build() -> String {
     }
     .to_owned()
 }
+
+/// The bake-off protocol of [`crate::eval::bakeoff`] compiled to wasm, for `make bench-bandit`
+/// to measure the policies' throughput in Node beside the native CLI and Vowpal Wabbit. Only in
+/// the `bench` build (`node scripts/build.mjs --variants bench`); the shipped builds leave it out.
+#[cfg(feature = "bench")]
+#[wasm_bindgen]
+pub struct BakeoffData {
+    data: crate::eval::Dataset,
+}
+
+#[cfg(feature = "bench")]
+#[wasm_bindgen]
+impl BakeoffData {
+    /// Parses a bake-off CSV (`f0,…,f{d-1},label`); throws `invalid_argument` naming the line.
+    #[wasm_bindgen(constructor)]
+    pub fn new(csv: &str) -> Result<BakeoffData, JsValue> {
+        crate::eval::parse_csv(csv)
+            .map(|data| BakeoffData { data })
+            .map_err(|e| bad_arg(&e))
+    }
+
+    /// One pass of the protocol with the named policy (`edgewise bakeoff --policy` names):
+    /// `{n, progressive_reward, mean_probability}`. The caller times it.
+    pub fn run(&self, policy: &str, seed: u32, min_probability: f64) -> Result<JsValue, JsValue> {
+        let config = crate::bandit::PolicyConfig::named(policy)
+            .ok_or_else(|| bad_arg(&format!("unknown policy {policy:?}")))?;
+        let r = crate::eval::bakeoff(&self.data, &config, u64::from(seed), min_probability);
+        serialize(&serde_json::json!({
+            "n": r.n,
+            "progressive_reward": r.progressive_reward,
+            "mean_probability": r.mean_probability,
+        }))
+    }
+}

@@ -378,10 +378,10 @@ fn bad_config_is_refused_with_the_field_named() {
             "holdout",
         ),
         (
-            "\"epsilon\": 0.1",
-            "\"epsilon\": 1.5",
+            "{ \"kind\": \"squarecb\" }",
+            "{ \"kind\": \"squarecb\", \"gamma_scale\": -1 }",
             "config_invalid",
-            "epsilon",
+            "gamma_scale",
         ),
         (
             "\"default\": \"grid\"",

@@ -25,8 +25,10 @@ const USAGE: &str = "usage:
       simulated storefront sessions as JSONL (one session per line; default 10000 sessions,
       seed 1, stdout); a summary goes to stderr
   edgewise simulate --policy NAME [--sessions N] [--seed S] [--tags a,b,...] [--spec FILE]
+                    [--observe features|intent]
       the policy choosing one tag per visitor on the simulator: reward and regret against
-      the intent-aware oracle and against a uniform A/B split (one JSON object)
+      the intent-aware oracle and against a uniform A/B split (one JSON object); with
+      --observe intent the policy sees the latent intent instead of the features (diagnostic)
   edgewise compile-model IN.onnx [--manifest IN.json] -o OUT.ewm.json
       compile a model for the lite build (manifest default: IN.json beside IN.onnx)
   edgewise inspect-model FILE.onnx [--manifest FILE.json]
@@ -138,6 +140,7 @@ fn simulate(args: &[String]) -> Result<(), Fail> {
             "spec",
             "tags",
             "min-probability",
+            "observe",
         ],
     )?;
     let n: u64 = o.num("sessions", 10_000)?;
@@ -717,18 +720,29 @@ fn simulate_policy(o: &Opts, name: &str, n: u64, seed: u64) -> Result<(), Fail> 
         .filter(|t| !t.is_empty())
         .collect();
     let floor = exploration_floor(o)?;
+    let observe = match o.get("observe").unwrap_or("features") {
+        "features" => edgewise::eval::Observe::Features,
+        "intent" => edgewise::eval::Observe::Intent,
+        other => {
+            return Err(usage(format!(
+                "--observe must be features or intent, got {other:?}"
+            )))
+        }
+    };
     if n > 10_000_000 {
         return Err(usage("--sessions with --policy must be at most 10000000"));
     }
     let t = std::time::Instant::now();
-    let r = edgewise::eval::simulate_policy(&policy, &spec, &tags, n as usize, seed, floor)
-        .map_err(usage)?;
+    let r =
+        edgewise::eval::simulate_policy(&policy, &spec, &tags, observe, n as usize, seed, floor)
+            .map_err(usage)?;
     let row = serde_json::json!({
         "visitors": r.visitors,
         "policy": name,
         "config": policy,
         "seed": seed,
         "tags": tags,
+        "observe": o.get("observe").unwrap_or("features"),
         "reward": r.reward,
         "expected_reward": r.expected_reward,
         "oracle_expected_reward": r.oracle_expected_reward,
