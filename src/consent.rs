@@ -684,6 +684,19 @@ pub enum Source {
     Default,
 }
 
+impl Source {
+    /// The name used in receipts and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Host => "host",
+            Source::Tcf => "tcf",
+            Source::Gpc => "gpc",
+            Source::ConsentMode => "consent_mode",
+            Source::Default => "default",
+        }
+    }
+}
+
 /// Allow (`Some(true)`), deny, or nothing, per capability: storage, personalization,
 /// measurement, profile_sync, session_personalization.
 type Votes = [Option<bool>; 5];

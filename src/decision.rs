@@ -12,11 +12,16 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use crate::bandit::{self, floor, Policy, PolicyConfig, PolicyContext, SlotPolicy};
-use crate::consent::Purposes;
+use crate::consent::{
+    ConsentConfig, ConsentModeSignals, ConsentState, Effective, Purposes, Receipt,
+};
 use crate::error::{ConfigError, DecisionError, Error, EventError, ModelError};
 use crate::event::{fnv1a64, EventInput, Session, SessionLimits};
 use crate::features::{validate_context, Context};
 use crate::model::{valid_ident, PropensityModel};
+use crate::profile::{
+    self, Outbound, Profile, Refusal, Released, Scope, SlotOutcome, VariantOutcome,
+};
 use crate::rng::Rng;
 use crate::rules::{Env, Expr};
 use crate::snapshot::{self, EngineState, PendingState, SlotState};
@@ -48,10 +53,30 @@ pub struct EngineConfig {
     /// Decisions awaiting a reward, at most; the oldest is closed (reward 0) beyond. Default 256.
     #[serde(default = "default_max_pending")]
     pub max_pending: usize,
-    /// Purposes assumed before the host calls `set_consent`. Default: none.
+    /// Purposes assumed while no consent source speaks to them. Default: none. (The same as
+    /// `consent.default`; set one of the two.)
     #[serde(default)]
     pub consent_default: Purposes,
+    /// Consent sources and how they map to purposes (`src/consent.rs`): `vendor_id`, the TCF
+    /// and Consent Mode maps, `session_personalization_without_consent`.
+    #[serde(default)]
+    pub consent: ConsentConfig,
+    /// Prefix of the storage key the host keeps snapshots under (`<prefix>:state`), returned
+    /// in `delete_keys` when consent is withdrawn. Default `"edgewise"`.
+    #[serde(default = "default_storage_prefix")]
+    pub storage_prefix: String,
+    /// How long a session-scoped snapshot (no `storage` consent) stays valid after the last
+    /// activity, in seconds. Default 1800.
+    #[serde(default = "default_session_ttl")]
+    pub session_ttl_s: f64,
     pub slots: Vec<SlotConfig>,
+}
+
+fn default_storage_prefix() -> String {
+    "edgewise".into()
+}
+fn default_session_ttl() -> f64 {
+    1800.0
 }
 
 fn default_min_probability() -> f64 {
@@ -157,6 +182,38 @@ impl EngineConfig {
         }
         self.session.validate().map_err(invalid)?;
         self.policy.validate().map_err(invalid)?;
+        self.consent
+            .validate()
+            .map_err(|e| invalid(format!("consent: {e}")))?;
+        if self.consent.default != Purposes::default()
+            && self.consent_default != Purposes::default()
+            && self.consent.default != self.consent_default
+        {
+            return Err(invalid(
+                "consent_default and consent.default disagree; set only one of them".into(),
+            ));
+        }
+        if self.storage_prefix.is_empty()
+            || self.storage_prefix.len() > 64
+            || !self
+                .storage_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        {
+            return Err(invalid(format!(
+                "storage_prefix must be 1-64 characters of A-Z a-z 0-9 - _ . :, got {:?}",
+                crate::event::truncate(&self.storage_prefix, 80)
+            )));
+        }
+        if !(self.session_ttl_s.is_finite()
+            && self.session_ttl_s > 0.0
+            && self.session_ttl_s <= 86_400.0)
+        {
+            return Err(invalid(format!(
+                "session_ttl_s must be in (0, 86400] seconds, got {}",
+                self.session_ttl_s
+            )));
+        }
         if !(self.min_probability.is_finite() && (0.0..=0.5).contains(&self.min_probability)) {
             return Err(invalid(format!(
                 "min_probability must be in [0, 0.5], got {}",
@@ -299,6 +356,10 @@ pub enum Source {
     Exploit,
     /// No consent to personalize.
     NoConsent,
+    /// No consent to a profile, but session-only choices are allowed (TCF purpose 11 or
+    /// `consent.session_personalization_without_consent`): the rules over this session's
+    /// scores chose, nothing was learned.
+    SessionOnly,
     /// Something failed; the default is shown.
     Error,
 }
@@ -356,6 +417,8 @@ struct SlotRuntime {
     policy: SlotPolicy,
     /// Per variant, times (ms) it was shown; bounded by the cap's `max`.
     shown: Vec<VecDeque<f64>>,
+    /// Per variant `[times shown, total reward]`.
+    outcomes: Vec<[f64; 2]>,
 }
 
 struct Pending {
@@ -376,6 +439,43 @@ struct ScoreKey {
     events: u64,
     now_bits: u64,
     ctx_generation: u64,
+}
+
+/// A slot's policy as configured: built for its variants and the context, with its prior.
+fn fresh_policy(config: &PolicyConfig, s: &SlotConfig, context_dim: usize) -> SlotPolicy {
+    let mut p = config.build(s.variants.len(), context_dim);
+    let prior: Vec<bandit::Prior> = s
+        .prior
+        .iter()
+        .filter_map(|(id, st)| {
+            let arm = s.variants.iter().position(|v| &v.id == id)?;
+            Some(bandit::Prior {
+                arm,
+                trials: st.trials,
+                reward: st.reward,
+            })
+        })
+        .collect();
+    p.merge_prior(&prior);
+    p
+}
+
+/// What a consent change did: the purposes now allowed, which were withdrawn, and whether
+/// stored state was wiped — then `delete_keys` lists the host storage keys to delete.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConsentChange {
+    pub purposes: Purposes,
+    pub session_personalization: bool,
+    pub withdrawn: Vec<&'static str>,
+    pub wiped: bool,
+    pub delete_keys: Vec<String>,
+}
+
+/// A snapshot as the gate released it: the bytes and where they may be kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub bytes: Vec<u8>,
+    pub scope: Scope,
 }
 
 /// What `decide` chose, on its way into the pending log.
@@ -399,7 +499,13 @@ pub struct Engine {
     score_names: Vec<String>,
     session: Session,
     ctx: Context,
-    consent: Purposes,
+    consent: ConsentState,
+    /// What `consent` allows under the config, recomputed on every change.
+    effective: Effective,
+    /// Pseudonymous visitor id: exists only while `storage` is allowed.
+    pseudonym: Option<String>,
+    /// The latest clock the host passed (for snapshot expiry).
+    clock_ms: f64,
     rng: Rng,
     holdout: bool,
     seq: u64,
@@ -415,6 +521,15 @@ pub struct Engine {
     ctx_generation: u64,
     /// Notes from `restore` about state that did not fit the current config.
     restore_notes: Vec<String>,
+}
+
+fn internal_refusal() -> Refusal {
+    Refusal {
+        code: "internal",
+        missing: "",
+        denied_by: Vec::new(),
+        message: "the gate released the wrong kind of output".into(),
+    }
 }
 
 fn check_now(now: f64) -> Result<(), DecisionError> {
@@ -479,24 +594,9 @@ impl Engine {
                     .position(|v| v.id == s.default)
                     .unwrap_or(0),
                 rules,
-                policy: {
-                    let mut p = config.policy.build(s.variants.len(), context_dim);
-                    let prior: Vec<bandit::Prior> = s
-                        .prior
-                        .iter()
-                        .filter_map(|(id, st)| {
-                            let arm = s.variants.iter().position(|v| &v.id == id)?;
-                            Some(bandit::Prior {
-                                arm,
-                                trials: st.trials,
-                                reward: st.reward,
-                            })
-                        })
-                        .collect();
-                    p.merge_prior(&prior);
-                    p
-                },
+                policy: fresh_policy(&config.policy, s, context_dim),
                 shown: vec![VecDeque::new(); s.variants.len()],
+                outcomes: vec![[0.0, 0.0]; s.variants.len()],
                 config: s.clone(),
             });
         }
@@ -518,10 +618,19 @@ impl Engine {
         let start = options.session_start.unwrap_or(now_ms);
         check_now(start)?;
         let features = vec![Vec::new(); models.len()];
-        Ok(Engine {
+        let mut config = config;
+        if config.consent.default == Purposes::default() {
+            config.consent.default = config.consent_default;
+        }
+        let consent = ConsentState::default();
+        let effective = consent.effective(&config.consent);
+        let mut e = Engine {
             context_dim,
             session: Session::new(config.session.clone(), start),
-            consent: config.consent_default,
+            consent,
+            effective,
+            pseudonym: None,
+            clock_ms: now_ms,
             config,
             slots,
             models,
@@ -539,7 +648,9 @@ impl Engine {
             cached_scores: Vec::new(),
             ctx_generation: 0,
             restore_notes: Vec::new(),
-        })
+        };
+        e.ensure_pseudonym();
+        Ok(e)
     }
 
     /// Convenience: config JSON and `(manifest JSON, ONNX bytes)` pairs.
@@ -566,8 +677,17 @@ impl Engine {
     pub fn models(&self) -> &[PropensityModel] {
         &self.models
     }
+    /// The purposes allowed now (all sources combined, most restrictive wins).
     pub fn consent(&self) -> Purposes {
-        self.consent
+        self.effective.purposes
+    }
+    /// Why each purpose is allowed or denied, by which source, since when.
+    pub fn consent_receipt(&self) -> &Receipt {
+        &self.effective.receipt
+    }
+    /// The pseudonymous visitor id (only while `storage` is allowed).
+    pub fn pseudonym(&self) -> Option<&str> {
+        self.pseudonym.as_deref()
     }
     pub fn in_holdout(&self) -> bool {
         self.holdout
@@ -583,8 +703,128 @@ impl Engine {
         &self.restore_notes
     }
 
-    pub fn set_consent(&mut self, purposes: Purposes) {
-        self.consent = purposes;
+    /// The host's explicit consent (`setConsent({...})`); replaces its earlier call.
+    pub fn set_consent(&mut self, purposes: Purposes, now_ms: f64) -> ConsentChange {
+        self.consent_update(now_ms, |c, t| {
+            c.set_host(purposes, t);
+            Ok(())
+        })
+        .0
+    }
+
+    /// An IAB TCF v2.2 TC string from the CMP. A string that does not decode (or has policy
+    /// version < 4) is an error *and* counts as "no consent" from TCF.
+    pub fn set_tcf(&mut self, tc_string: &str, now_ms: f64) -> Result<ConsentChange, Error> {
+        match self.consent_update(now_ms, |c, t| c.set_tcf(tc_string, t)) {
+            (change, None) => Ok(change),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    /// TCF no longer applies (`gdprApplies: false`) or the CMP is gone.
+    pub fn clear_tcf(&mut self, now_ms: f64) -> ConsentChange {
+        self.consent_update(now_ms, |c, t| {
+            c.clear_tcf(t);
+            Ok(())
+        })
+        .0
+    }
+
+    /// Global Privacy Control (`navigator.globalPrivacyControl`, `Sec-GPC: 1`).
+    pub fn set_gpc(&mut self, gpc: bool, now_ms: f64) -> ConsentChange {
+        self.consent_update(now_ms, |c, t| {
+            c.set_gpc(gpc, t);
+            Ok(())
+        })
+        .0
+    }
+
+    /// Google Consent Mode v2 signals (an update: keys left out keep their value).
+    pub fn set_consent_mode(&mut self, signals: &ConsentModeSignals, now_ms: f64) -> ConsentChange {
+        self.consent_update(now_ms, |c, t| {
+            c.set_consent_mode(signals, t);
+            Ok(())
+        })
+        .0
+    }
+
+    /// The visitor withdraws everything: the host source denies every purpose, the profile,
+    /// the learned state and the pseudonymous id are wiped, and `delete_keys` lists what the
+    /// host must delete from its storage.
+    pub fn withdraw(&mut self, now_ms: f64) -> ConsentChange {
+        let mut change = self.set_consent(Purposes::default(), now_ms);
+        if !change.wiped {
+            self.wipe();
+            change.wiped = true;
+            change.delete_keys = self.storage_keys();
+        }
+        change
+    }
+
+    /// Storage keys the host may hold for this engine (deleted on withdrawal).
+    pub fn storage_keys(&self) -> Vec<String> {
+        vec![format!("{}:state", self.config.storage_prefix)]
+    }
+
+    /// Applies one consent change; wipes stored state when `storage` or `profile_sync` was
+    /// withdrawn. `Err` carries the change too (a rejected TC string still changed things).
+    fn consent_update(
+        &mut self,
+        now_ms: f64,
+        f: impl FnOnce(&mut ConsentState, f64) -> Result<(), crate::consent::ConsentError>,
+    ) -> (ConsentChange, Option<Error>) {
+        if now_ms.is_finite() && now_ms > self.clock_ms {
+            self.clock_ms = now_ms;
+        }
+        let before = self.effective.purposes;
+        let result = f(&mut self.consent, now_ms);
+        self.effective = self.consent.effective(&self.config.consent);
+        let after = self.effective.purposes;
+        // Also when state restored from a persistent snapshot meets consent without storage.
+        let wiped = crate::consent::wipe_required(&before, &after)
+            || (!after.storage && self.pseudonym.is_some());
+        if wiped {
+            self.wipe();
+        }
+        self.ensure_pseudonym();
+        let change = ConsentChange {
+            purposes: after,
+            session_personalization: self.effective.session_personalization,
+            withdrawn: crate::consent::removed(&before, &after),
+            wiped,
+            delete_keys: if wiped {
+                self.storage_keys()
+            } else {
+                Vec::new()
+            },
+        };
+        (change, result.err().map(Error::from))
+    }
+
+    /// Forgets everything learned about this visitor beyond the current session's events:
+    /// the pseudonymous id, the policies (back to their configured priors), exposure caps,
+    /// outcomes and pending decisions (closed without learning).
+    fn wipe(&mut self) {
+        self.pseudonym = None;
+        for (s, cfg) in self.slots.iter_mut().zip(&self.config.slots) {
+            s.policy = fresh_policy(&self.config.policy, cfg, self.context_dim);
+            s.shown.iter_mut().for_each(VecDeque::clear);
+            s.outcomes.iter_mut().for_each(|o| *o = [0.0, 0.0]);
+        }
+        for p in self.pending.drain(..) {
+            self.closed.push_back(p.id);
+        }
+        while self.closed.len() > 1024 {
+            self.closed.pop_front();
+        }
+    }
+
+    /// Creates the pseudonymous id when `storage` is allowed and there is none.
+    fn ensure_pseudonym(&mut self) {
+        if self.effective.purposes.storage && self.pseudonym.is_none() {
+            let mut r = Rng::from_entropy(self.rng.next_u64());
+            self.pseudonym = Some(format!("{:016x}{:016x}", r.next_u64(), r.next_u64()));
+        }
     }
 
     /// Replaces the host context (device, hour_of_day, ...).
@@ -681,7 +921,12 @@ impl Engine {
             })?;
         self.expire(now_ms);
 
-        if !self.consent.personalization {
+        if now_ms > self.clock_ms {
+            self.clock_ms = now_ms;
+        }
+        let session_only =
+            !self.effective.purposes.personalization && self.effective.session_personalization;
+        if !self.effective.purposes.personalization && !session_only {
             return Ok(self.fallback(
                 si,
                 now_ms,
@@ -760,6 +1005,31 @@ impl Engine {
         }
 
         let default_idx = self.slots.get(si).map(|s| s.default_idx).unwrap_or(0);
+        if session_only {
+            // No profile, no learning: the rules over this session's scores choose; the
+            // default when it is eligible (or nothing is), else the first eligible variant.
+            let arm = match eligible.first() {
+                Some(&first) if !eligible.contains(&default_idx) => first,
+                _ => default_idx,
+            };
+            let source = if arm == default_idx {
+                Source::NoConsent
+            } else {
+                Source::SessionOnly
+            };
+            reasons.push(
+                "no consent to a profile: a session-only choice by the rules over this session's scores; nothing is learned or kept"
+                    .into(),
+            );
+            let chosen = Chosen {
+                arm,
+                probability: 1.0,
+                source,
+                learn: false,
+                context: Vec::new(),
+            };
+            return Ok(self.record(si, chosen, named, reasons, now_ms));
+        }
         // What the policy sees: the first model's features, then every score; built once and
         // kept with the pending decision for a contextual policy to learn from later.
         let policy_input = |e: &Engine| {
@@ -892,6 +1162,11 @@ impl Engine {
                         shown.pop_front();
                     }
                 }
+                if learn {
+                    if let Some(o) = s.outcomes.get_mut(arm) {
+                        o[0] += 1.0;
+                    }
+                }
                 (s.config.id.clone(), s.config.variants.get(arm).cloned())
             }
             None => (String::new(), None),
@@ -972,15 +1247,189 @@ impl Engine {
             if let Some(s) = self.slots.get_mut(p.slot) {
                 let ctx = PolicyContext { values: &p.context };
                 s.policy.update(p.arm, &ctx, value, p.probability);
+                if let Some(o) = s.outcomes.get_mut(p.arm) {
+                    o[1] += value;
+                }
             }
         }
         Ok(())
     }
 
     /// Versioned, checksummed bytes holding the session, the context, the learned policies,
-    /// the caps, the pending decisions and the random state.
-    pub fn snapshot(&self) -> Vec<u8> {
-        let state = EngineState {
+    /// the caps, the pending decisions and the random state — released by the gate
+    /// (`profile::gate`): with `storage` consent a persistent snapshot with the pseudonymous
+    /// id; without it a session-scoped one (no id) that `restore` refuses once
+    /// `session_ttl_s` has passed since the last activity.
+    pub fn snapshot(&self) -> Snapshot {
+        let last_activity = self
+            .session
+            .iter()
+            .next_back()
+            .map_or(self.clock_ms, |e| e.ts.max(self.clock_ms));
+        let out = Outbound::Snapshot {
+            state: Box::new(self.state()),
+            expires_ms: last_activity + self.config.session_ttl_s * 1000.0,
+        };
+        match profile::gate(&self.effective, out) {
+            Ok(Released::Snapshot { bytes, scope }) => Snapshot { bytes, scope },
+            // The gate never refuses or changes the kind of a snapshot.
+            _ => Snapshot {
+                bytes: Vec::new(),
+                scope: Scope::Session,
+            },
+        }
+    }
+
+    /// The profile sync payload (JSON) for the site's server, or a typed refusal when
+    /// `profile_sync` is not allowed (GPC always refuses it).
+    pub fn sync_payload(&mut self, now_ms: f64) -> Result<String, Refusal> {
+        let profile = self.profile(now_ms);
+        match profile::gate(&self.effective, Outbound::Sync(&profile))? {
+            Released::Json(s) => Ok(s),
+            Released::Snapshot { .. } => Err(internal_refusal()),
+        }
+    }
+
+    /// Aggregated outcomes (shown / reward per variant, no id, no scores), or a refusal
+    /// without `measurement`.
+    pub fn measurement_payload(&self, now_ms: f64) -> Result<String, Refusal> {
+        let m = profile::Measurement {
+            version: profile::PROFILE_VERSION,
+            outcomes: self.outcomes(),
+            generated_ms: now_ms,
+        };
+        match profile::gate(&self.effective, Outbound::Measurement(&m))? {
+            Released::Json(s) => Ok(s),
+            Released::Snapshot { .. } => Err(internal_refusal()),
+        }
+    }
+
+    /// The compact profile (what a sync sends).
+    pub fn profile(&mut self, now_ms: f64) -> Profile {
+        let (scores, _) = if check_now(now_ms).is_ok() {
+            self.scores(now_ms)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let scores = self
+            .score_names
+            .iter()
+            .zip(&scores)
+            .filter_map(|(n, s)| s.map(|p| (n.clone(), p)))
+            .collect();
+        let mut counts: BTreeMap<String, f64> = BTreeMap::new();
+        let mut total = 0.0;
+        for e in self.session.iter() {
+            if let Some(name) = e.category.and_then(|c| self.session.categories().name(c)) {
+                *counts.entry(name.to_owned()).or_default() += 1.0;
+                total += 1.0;
+            }
+        }
+        counts.values_mut().for_each(|v| *v /= total);
+        Profile {
+            version: profile::PROFILE_VERSION,
+            id: self
+                .pseudonym
+                .clone()
+                .filter(|_| self.effective.purposes.storage),
+            scores,
+            categories: counts,
+            outcomes: self.outcomes(),
+            consent: self.effective.receipt.clone(),
+            generated_ms: now_ms,
+        }
+    }
+
+    /// Everything this engine holds about the visitor, readable (the GDPR right of access):
+    /// the profile, the session's events (item ids and search text exist only as hashes),
+    /// the host context, pending decisions, what each slot's policy has learned, the consent
+    /// receipt and where the host may keep state.
+    pub fn export_profile(&mut self, now_ms: f64) -> serde_json::Value {
+        let profile = self.profile(now_ms);
+        let cats = self.session.categories();
+        let names = self.session.custom_names();
+        let events: Vec<serde_json::Value> = self
+            .session
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "kind": e.kind,
+                    "ts": e.ts,
+                    "category": e.category.and_then(|c| cats.name(c)),
+                    "price": e.price,
+                    "item_id": e.item.map(|h| format!("hash:{h:016x}")),
+                    "query": e.query.map(|h| format!("hash:{h:016x}")),
+                    "name": e.name.and_then(|n| names.name(n)),
+                    "value": e.value,
+                })
+            })
+            .collect();
+        let pending: Vec<serde_json::Value> = self
+            .pending
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "decision_id": p.id,
+                    "slot": self.slots.get(p.slot).map(|s| s.config.id.as_str()),
+                    "variant": self.slots.get(p.slot).and_then(|s| s.config.variants.get(p.arm)).map(|v| v.id.as_str()),
+                    "probability": p.probability,
+                    "ts": p.ts,
+                    "rewarded": p.rewarded,
+                    "context": p.context,
+                })
+            })
+            .collect();
+        let policies: Vec<serde_json::Value> = self
+            .slots
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "slot": s.config.id,
+                    "policy": s.policy.name(),
+                    "state": s.policy,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "profile": profile,
+            "session": {
+                "start_ms": self.session.start_ms(),
+                "events_total": self.session.total(),
+                "events": events,
+            },
+            "context": self.ctx,
+            "pending_decisions": pending,
+            "policies": policies,
+            "storage": {
+                "scope": if self.effective.purposes.storage { "persistent" } else { "session" },
+                "keys": self.storage_keys(),
+            },
+        })
+    }
+
+    fn outcomes(&self) -> Vec<SlotOutcome> {
+        self.slots
+            .iter()
+            .map(|s| SlotOutcome {
+                slot: s.config.id.clone(),
+                variants: s
+                    .config
+                    .variants
+                    .iter()
+                    .zip(&s.outcomes)
+                    .map(|(v, o)| VariantOutcome {
+                        variant: v.id.clone(),
+                        shown: o[0],
+                        reward: o[1],
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The state a snapshot carries (before the gate decides its scope).
+    fn state(&self) -> EngineState {
+        EngineState {
             session: self.session.to_state(),
             context: self.ctx.clone(),
             slots: self
@@ -995,6 +1444,7 @@ impl Engine {
                         .iter()
                         .map(|q| q.iter().copied().collect())
                         .collect(),
+                    outcomes: s.outcomes.clone(),
                 })
                 .collect(),
             pending: self
@@ -1015,8 +1465,10 @@ impl Engine {
             seq: self.seq,
             id_prefix: self.id_prefix.clone(),
             holdout: self.holdout,
-        };
-        snapshot::encode(&state)
+            scope: Scope::Persistent,
+            expires_ms: None,
+            pseudonym: self.pseudonym.clone(),
+        }
     }
 
     /// Rebuilds an engine from `snapshot()` bytes with the current config and models. State
@@ -1029,6 +1481,17 @@ impl Engine {
         now_ms: f64,
     ) -> Result<Engine, Error> {
         let state = snapshot::decode(bytes)?;
+        if state.scope == Scope::Session
+            && state.expires_ms.is_none_or(|t| t.is_nan() || now_ms > t)
+        {
+            // Kept without `storage` consent: valid for its session only.
+            let mut e = Engine::new(config, models, EngineOptions::default(), now_ms)?;
+            e.restore_notes.push(
+                "the snapshot was session-only (no storage consent) and its session has ended; starting fresh"
+                    .into(),
+            );
+            return Ok(e);
+        }
         let corrupt =
             |message: String| Error::Snapshot(crate::error::SnapshotError::Corrupt { message });
         let session =
@@ -1052,6 +1515,15 @@ impl Engine {
         e.seq = state.seq;
         e.id_prefix = state.id_prefix;
         e.holdout = state.holdout;
+        if state.scope == Scope::Persistent {
+            match state.pseudonym {
+                Some(id) if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    e.pseudonym = Some(id)
+                }
+                Some(_) => return Err(corrupt("pseudonymous id".into())),
+                None => {}
+            }
+        }
         let mut slot_map = vec![None; state.slots.len()];
         for (old_i, st) in state.slots.into_iter().enumerate() {
             let Some(new_i) = e.slots.iter().position(|s| s.config.id == st.id) else {
@@ -1084,6 +1556,15 @@ impl Engine {
             }
             if st.shown.iter().flatten().any(|t| !t.is_finite()) {
                 return Err(corrupt(format!("slot {:?}: exposure times", st.id)));
+            }
+            if st.outcomes.len() == s.outcomes.len()
+                && st
+                    .outcomes
+                    .iter()
+                    .flatten()
+                    .all(|v| v.is_finite() && *v >= 0.0)
+            {
+                s.outcomes = st.outcomes;
             }
             s.policy = st.policy;
             s.shown = st.shown.into_iter().map(VecDeque::from).collect();

@@ -427,6 +427,8 @@ pub enum Error {
     Config(ConfigError),
     Decision(DecisionError),
     Snapshot(SnapshotError),
+    /// A consent signal or the consent config was rejected (`consent_*`).
+    Consent(crate::consent::ConsentError),
 }
 
 impl Error {
@@ -439,6 +441,7 @@ impl Error {
             Error::Config(e) => e.code(),
             Error::Decision(e) => e.code(),
             Error::Snapshot(e) => e.code(),
+            Error::Consent(e) => e.code(),
         }
     }
 }
@@ -452,6 +455,7 @@ impl fmt::Display for Error {
             Error::Config(e) => e.fmt(f),
             Error::Decision(e) => e.fmt(f),
             Error::Snapshot(e) => e.fmt(f),
+            Error::Consent(e) => e.fmt(f),
         }
     }
 }
@@ -476,6 +480,12 @@ wrap!(
     Decision(DecisionError),
     Snapshot(SnapshotError)
 );
+
+impl From<crate::consent::ConsentError> for Error {
+    fn from(e: crate::consent::ConsentError) -> Self {
+        Error::Consent(e)
+    }
+}
 
 impl From<SpecError> for ModelError {
     fn from(e: SpecError) -> Self {

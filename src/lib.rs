@@ -64,6 +64,7 @@ pub mod model;
 pub mod onnx_import;
 #[cfg(feature = "onnx")]
 pub mod onnx_pb;
+pub mod profile;
 pub mod program;
 pub mod rng;
 pub mod rules;

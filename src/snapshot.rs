@@ -39,6 +39,15 @@ pub struct EngineState {
     pub seq: u64,
     pub id_prefix: String,
     pub holdout: bool,
+    /// Where this snapshot may be kept (set by the gate in `profile.rs`).
+    #[serde(default)]
+    pub scope: crate::profile::Scope,
+    /// A session-scoped snapshot is refused by `restore` after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<f64>,
+    /// The pseudonymous visitor id; only in persistent snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pseudonym: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +58,9 @@ pub struct SlotState {
     pub variants: Vec<String>,
     pub policy: SlotPolicy,
     pub shown: Vec<Vec<f64>>,
+    /// Per variant `[times shown, total reward]` (the profile's bandit outcomes).
+    #[serde(default)]
+    pub outcomes: Vec<[f64; 2]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

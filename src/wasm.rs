@@ -29,6 +29,14 @@ fn bad_arg(message: &str) -> JsValue {
     js_error("invalid_argument", message)
 }
 
+/// A gated payload as `{ok: true, payload}` or `{ok: false, refusal}`.
+fn gated(r: Result<String, crate::profile::Refusal>) -> Result<JsValue, JsValue> {
+    match r {
+        Ok(payload) => serialize(&serde_json::json!({"ok": true, "payload": payload})),
+        Err(refusal) => serialize(&serde_json::json!({"ok": false, "refusal": refusal})),
+    }
+}
+
 /// Results cross as one JSON text and one `JSON.parse`: building the object property by
 /// property from Rust (serde-wasm-bindgen) crossed the boundary per field and cost ~30x more
 /// for a decision.
@@ -297,14 +305,27 @@ impl JsEngine {
         self.inner.reward(decision_id, value, now).map_err(to_js)
     }
 
-    /// Versioned, checksummed state bytes for storage.
+    /// Versioned, checksummed state bytes, released by the consent gate: see `snapshotScope`.
     pub fn snapshot(&self) -> Vec<u8> {
-        self.inner.snapshot()
+        self.inner.snapshot().bytes
     }
 
-    /// `{storage, personalization, measurement, profile_sync}` (missing keys are false).
+    /// Where `snapshot()` bytes may be kept: `"persistent"` (storage consent: localStorage) or
+    /// `"session"` (sessionStorage only; `restore` refuses them after the session).
+    #[wasm_bindgen(js_name = snapshotScope)]
+    pub fn snapshot_scope(&self) -> String {
+        match crate::profile::scope(&self.inner.consent()) {
+            crate::profile::Scope::Persistent => "persistent",
+            crate::profile::Scope::Session => "session",
+        }
+        .to_owned()
+    }
+
+    /// The host's explicit consent `{storage, personalization, measurement, profile_sync}`
+    /// (missing keys are false). Returns the change: `{purposes, session_personalization,
+    /// withdrawn, wiped, delete_keys}` — delete every key in `delete_keys` from storage.
     #[wasm_bindgen(js_name = setConsent)]
-    pub fn set_consent(&mut self, purposes: JsValue) -> Result<(), JsValue> {
+    pub fn set_consent(&mut self, purposes: JsValue) -> Result<JsValue, JsValue> {
         let p: Purposes = serde_json::from_str(&json_text(&purposes, "consent")?).map_err(|e| {
             js_error(
                 "invalid_consent",
@@ -313,8 +334,76 @@ impl JsEngine {
                 ),
             )
         })?;
-        self.inner.set_consent(p);
-        Ok(())
+        let now = self.now();
+        serialize(&self.inner.set_consent(p, now))
+    }
+
+    /// An IAB TCF v2.2 TC string (from `__tcfapi('addEventListener', …)`). Throws
+    /// `consent_invalid_tcf` for a string that does not decode; TCF then allows nothing.
+    #[wasm_bindgen(js_name = setTcf)]
+    pub fn set_tcf(&mut self, tc_string: &str) -> Result<JsValue, JsValue> {
+        let now = self.now();
+        let change = self.inner.set_tcf(tc_string, now).map_err(to_js)?;
+        serialize(&change)
+    }
+
+    /// TCF does not apply (`gdprApplies: false`).
+    #[wasm_bindgen(js_name = clearTcf)]
+    pub fn clear_tcf(&mut self) -> Result<JsValue, JsValue> {
+        let now = self.now();
+        serialize(&self.inner.clear_tcf(now))
+    }
+
+    /// `navigator.globalPrivacyControl` (or the `Sec-GPC: 1` header at the edge).
+    #[wasm_bindgen(js_name = setGpc)]
+    pub fn set_gpc(&mut self, gpc: bool) -> Result<JsValue, JsValue> {
+        let now = self.now();
+        serialize(&self.inner.set_gpc(gpc, now))
+    }
+
+    /// Google Consent Mode v2: `{ad_storage, analytics_storage, ad_user_data,
+    /// ad_personalization, …: "granted" | "denied"}` (an update).
+    #[wasm_bindgen(js_name = setConsentMode)]
+    pub fn set_consent_mode(&mut self, signals: JsValue) -> Result<JsValue, JsValue> {
+        let text = json_text(&signals, "consent mode signals")?;
+        let s =
+            crate::consent::ConsentModeSignals::from_json(&text).map_err(|e| to_js(e.into()))?;
+        let now = self.now();
+        serialize(&self.inner.set_consent_mode(&s, now))
+    }
+
+    /// The visitor withdraws all consent: state and ids are wiped; delete `delete_keys`.
+    pub fn withdraw(&mut self) -> Result<JsValue, JsValue> {
+        let now = self.now();
+        serialize(&self.inner.withdraw(now))
+    }
+
+    /// Which purposes are allowed, by which source, since when.
+    #[wasm_bindgen(js_name = consentReceipt)]
+    pub fn consent_receipt(&self) -> Result<JsValue, JsValue> {
+        serialize(self.inner.consent_receipt())
+    }
+
+    /// `{ok: true, payload}` (the profile JSON for the site's server) or `{ok: false,
+    /// refusal: {code, missing, denied_by, message}}` without `profile_sync` consent.
+    #[wasm_bindgen(js_name = syncPayload)]
+    pub fn sync_payload(&mut self) -> Result<JsValue, JsValue> {
+        let now = self.now();
+        gated(self.inner.sync_payload(now))
+    }
+
+    /// Like `syncPayload`, for aggregated outcomes (needs `measurement`).
+    #[wasm_bindgen(js_name = measurementPayload)]
+    pub fn measurement_payload(&self) -> Result<JsValue, JsValue> {
+        let now = self.now();
+        gated(self.inner.measurement_payload(now))
+    }
+
+    /// Everything held about the visitor, as readable JSON (GDPR access).
+    #[wasm_bindgen(js_name = exportProfile)]
+    pub fn export_profile(&mut self) -> Result<JsValue, JsValue> {
+        let now = self.now();
+        serialize(&self.inner.export_profile(now))
     }
 
     /// Host context, e.g. `{device: "mobile", hour_of_day: 14}`.

@@ -402,3 +402,22 @@ fn seeing_the_intent_the_default_policy_approaches_the_oracle() {
     let ratio = v["uniform_regret_over_policy_regret"].as_f64().unwrap();
     assert!(ratio > 2.0, "{v}");
 }
+
+/// `consent decode` prints what `@iabtcf/core` decoded (the fixtures) and refuses bad strings.
+#[test]
+fn consent_decode_prints_the_reference_fields_and_refuses_bad_strings() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tcf/valid.json"),
+    )
+    .unwrap();
+    let fixtures: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    for f in fixtures.iter().step_by(60) {
+        let o = edgewise(&["consent", "decode", f["string"].as_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(got, f["expected"], "{}", f["string"]);
+    }
+    fails(&["consent", "decode", "CO!!"], 1, "tcf_bad_base64");
+    fails(&["consent", "decode"], 2, "needs a TC string");
+    fails(&["consent", "encode", "x"], 2, "consent decode STRING");
+}

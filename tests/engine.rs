@@ -24,7 +24,7 @@ fn consent() -> Purposes {
 fn engine(config: EngineConfig, seed: u64) -> Engine {
     let models = vec![load("purchase-lr"), load("churn-mlp")];
     let mut e = Engine::new(config, models, seeded(seed), T0).unwrap();
-    e.set_consent(consent());
+    e.set_consent(consent(), T0);
     e
 }
 
@@ -165,7 +165,7 @@ fn no_consent_and_holdout_show_the_default() {
             T0,
         )
         .unwrap();
-        e.set_consent(consent());
+        e.set_consent(consent(), T0);
         let d = e.decide("offer", T0 + 1.0).unwrap();
         if d.source == Source::Holdout {
             held += 1;
@@ -271,7 +271,7 @@ fn snapshot_restore_continues_exactly() {
         }
         ids.push(d.decision_id);
     }
-    let bytes = a.snapshot();
+    let bytes = a.snapshot().bytes;
     let mut b = Engine::restore(
         &bytes,
         no_holdout(),
@@ -279,8 +279,12 @@ fn snapshot_restore_continues_exactly() {
         T0 + 21_000.0,
     )
     .unwrap();
-    b.set_consent(consent());
-    assert_eq!(b.snapshot(), bytes, "restore → snapshot is the identity");
+    b.set_consent(consent(), T0);
+    assert_eq!(
+        b.snapshot().bytes,
+        bytes,
+        "restore → snapshot is the identity"
+    );
     assert_eq!(b.session().len(), a.session().len());
     // An odd decision from before the snapshot can still be rewarded after restore, once.
     b.reward(&ids[1], 1.0, T0 + 22_000.0).unwrap();
@@ -306,7 +310,7 @@ fn snapshot_restore_continues_exactly() {
 fn damaged_snapshots_are_refused() {
     let mut e = engine(no_holdout(), 7);
     shopper(&mut e);
-    let good = e.snapshot();
+    let good = e.snapshot().bytes;
     let restore = |b: &[u8]| {
         Engine::restore(b, no_holdout(), vec![], T0)
             .map(|_| ())
@@ -336,7 +340,7 @@ fn damaged_snapshots_are_refused() {
 fn restore_with_a_changed_config_keeps_what_still_fits() {
     let mut e = engine(no_holdout(), 8);
     let d = e.decide("layout", T0 + 1.0).unwrap();
-    let bytes = e.snapshot();
+    let bytes = e.snapshot().bytes;
     let mut c = no_holdout();
     c.slots.retain(|s| s.id != "offer");
     c.slots[0].variants.pop(); // hero-headline loses a variant
@@ -539,7 +543,7 @@ fn every_policy_round_trips_through_a_snapshot() {
                 open.push(d.decision_id);
             }
         }
-        let bytes = a.snapshot();
+        let bytes = a.snapshot().bytes;
         let mut b = Engine::restore(
             &bytes,
             cfg,
@@ -547,10 +551,10 @@ fn every_policy_round_trips_through_a_snapshot() {
             T0 + 21_000.0,
         )
         .unwrap();
-        b.set_consent(consent());
+        b.set_consent(consent(), T0);
         assert!(b.restore_notes().is_empty(), "{p}: {:?}", b.restore_notes());
         assert_eq!(
-            b.snapshot(),
+            b.snapshot().bytes,
             bytes,
             "{p}: restore → snapshot is the identity"
         );

@@ -29,6 +29,9 @@ const USAGE: &str = "usage:
       the policy choosing one tag per visitor on the simulator: reward and regret against
       the intent-aware oracle and against a uniform A/B split (one JSON object); with
       --observe intent the policy sees the latent intent instead of the features (diagnostic)
+  edgewise consent decode STRING
+      an IAB TCF v2.2 TC string as JSON (camelCase fields, sorted id arrays, unix seconds);
+      exit 1 with the reason for an invalid string
   edgewise compile-model IN.onnx [--manifest IN.json] -o OUT.ewm.json
       compile a model for the lite build (manifest default: IN.json beside IN.onnx)
   edgewise inspect-model FILE.onnx [--manifest FILE.json]
@@ -756,6 +759,23 @@ fn simulate_policy(o: &Opts, name: &str, n: u64, seed: u64) -> Result<(), Fail> 
     Ok(())
 }
 
+/// `edgewise consent decode STRING`: an IAB TCF v2.2 TC string as JSON (field names in
+/// camelCase, id sets as sorted arrays, timestamps in unix seconds).
+fn consent(args: &[String]) -> Result<(), Fail> {
+    match args {
+        [verb, tc] if verb == "decode" => {
+            let decoded = edgewise::tcf::decode(tc.trim())
+                .map_err(|e| failed(format!("invalid TC string ({}): {e}", e.code())))?;
+            let text = serde_json::to_string_pretty(&decoded)
+                .map_err(|e| failed(format!("could not print: {e}")))?;
+            println!("{text}");
+            Ok(())
+        }
+        [verb] if verb == "decode" => Err(usage("consent decode needs a TC string")),
+        _ => Err(usage("usage: edgewise consent decode STRING")),
+    }
+}
+
 fn run(args: &[String]) -> Result<(), Fail> {
     let Some((cmd, rest)) = args.split_first() else {
         return Err(usage("no command given"));
@@ -768,6 +788,7 @@ fn run(args: &[String]) -> Result<(), Fail> {
         "score" => score(rest),
         "bakeoff" => bakeoff(rest),
         "eval-log" => eval_log(rest),
+        "consent" => consent(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -89,8 +89,9 @@ test('create → track → decide → reward → snapshot → restore', () => {
 
   const bytes = e.snapshot();
   assert.ok(bytes instanceof Uint8Array && bytes.length > 100);
+  assert.equal(e.snapshotScope(), 'persistent');
   const r = Engine.restore(bytes, noHoldout, models(), { now: T0 + 11_000 });
-  r.setConsent({ personalization: true });
+  assert.deepEqual(r.setConsent({ personalization: true, storage: true }).delete_keys, []);
   e.setNow(T0 + 11_000);
   assert.deepEqual(r.scores(), e.scores());
   assert.equal(r.state().events, 7);
@@ -224,5 +225,46 @@ test('a long burst of events stays bounded', () => {
   assert.equal(s.events, 512);
   assert.equal(s.total_events, 200_000);
   assert.ok(e.decide('hero-headline').decision_id);
+  e.free();
+});
+
+test('consent sources through the binding: TCF, GPC, Consent Mode, the gate, withdrawal', () => {
+  const e = Engine.create(noHoldout, models(), { seed: 3, now: T0 });
+  e.track({ kind: 'product_view', ts: T0 + 1, category: 'shoes', price: 60 });
+  // No consent: a session-scoped snapshot, refusals, the default.
+  assert.equal(e.snapshotScope(), 'session');
+  const refused = e.syncPayload();
+  assert.equal(refused.ok, false);
+  assert.equal(refused.refusal.code, 'sync_refused');
+  assert.equal(e.decide('offer').source, 'no_consent');
+  // A TC string from the fixtures generated with @iabtcf/core, with purposes 1-12 consented.
+  const valid = JSON.parse(readFileSync(path.join(root, 'tests/fixtures/tcf/valid.json'), 'utf8'));
+  const all = valid.find((f) => [1, 5, 6, 8].every((p) => f.expected.purposeConsents.includes(p)) && !f.expected.publisherConsents);
+  const change = e.setTcf(all.string);
+  assert.equal(change.purposes.storage, true);
+  assert.equal(change.purposes.personalization, true);
+  assert.equal(change.purposes.profile_sync, false, 'first party: sync needs the publisher segment');
+  assert.equal(e.snapshotScope(), 'persistent');
+  assert.deepEqual(e.consentReceipt().storage.by, ['tcf']);
+  assert.notEqual(e.decide('offer').source, 'no_consent');
+  // Host says yes to everything, GPC still blocks the sync.
+  e.setConsent({ storage: true, personalization: true, measurement: true, profile_sync: true });
+  e.setGpc(true);
+  assert.equal(e.syncPayload().ok, false);
+  assert.deepEqual(e.syncPayload().refusal.denied_by.sort(), ['gpc', 'tcf']);
+  // Consent Mode denying storage wipes what was kept.
+  const wiped = e.setConsentMode({ analytics_storage: 'denied' });
+  assert.equal(wiped.wiped, true);
+  assert.deepEqual(wiped.delete_keys, ['edgewise:state']);
+  assert.equal(e.snapshotScope(), 'session');
+  throwsCode(() => e.setConsentMode({ analytics_storage: 'maybe' }), 'consent_invalid_signal');
+  throwsCode(() => e.setTcf('not a tc string'), 'consent_invalid_tcf');
+  assert.equal(e.state().consent.storage, false);
+  const x = e.exportProfile();
+  assert.equal(x.session.events.length, 1);
+  assert.equal(x.profile.id, null);
+  const w = e.withdraw();
+  assert.equal(w.wiped, true);
+  assert.deepEqual(w.delete_keys, ['edgewise:state']);
   e.free();
 });
