@@ -135,26 +135,32 @@ pub fn gate(effective: &Effective, out: Outbound<'_>) -> Result<Released, Refusa
                 scope,
             })
         }
-        Outbound::Sync(profile) => {
-            if !p.profile_sync {
-                return Err(refusal(
-                    "sync_refused",
-                    "profile_sync",
-                    &effective.receipt.profile_sync.denied_by,
-                ));
-            }
-            json(profile)
-        }
-        Outbound::Measurement(m) => {
-            if !p.measurement {
-                return Err(refusal(
-                    "measurement_refused",
-                    "measurement",
-                    &effective.receipt.measurement.denied_by,
-                ));
-            }
-            json(m)
-        }
+        Outbound::Sync(profile) => send(
+            p.profile_sync,
+            ("sync_refused", "profile_sync"),
+            &effective.receipt.profile_sync.denied_by,
+            profile,
+        ),
+        Outbound::Measurement(m) => send(
+            p.measurement,
+            ("measurement_refused", "measurement"),
+            &effective.receipt.measurement.denied_by,
+            m,
+        ),
+    }
+}
+
+/// JSON of `v` if `allowed`, else a refusal `(code, purpose)` naming who denied it.
+fn send<T: Serialize>(
+    allowed: bool,
+    (code, missing): (&'static str, &'static str),
+    denied_by: &[Source],
+    v: &T,
+) -> Result<Released, Refusal> {
+    if allowed {
+        json(v)
+    } else {
+        Err(refusal(code, missing, denied_by))
     }
 }
 

@@ -5,6 +5,8 @@
 use edgewise::tcf::{self, TcfError, ERROR_CODES};
 use serde_json::Value;
 
+mod common;
+
 fn fixture(name: &str) -> Vec<Value> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/tcf")
@@ -126,18 +128,7 @@ impl W {
             .int(u64::from(b[1] - b'A'), 6)
     }
     fn b64(&self) -> String {
-        const DICT: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        self.0
-            .chunks(6)
-            .map(|c| {
-                let v = c
-                    .iter()
-                    .chain(std::iter::repeat(&false))
-                    .take(6)
-                    .fold(0, |a, &b| a << 1 | usize::from(b));
-                DICT[v] as char
-            })
-            .collect()
+        common::tc::b64(&self.0)
     }
 }
 

@@ -30,19 +30,23 @@ impl W {
         self.int(max, 16).int(0, 1).flags(ids, max)
     }
     pub fn b64(&self) -> String {
-        const DICT: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        self.0
-            .chunks(6)
-            .map(|c| {
-                let v = c
-                    .iter()
-                    .chain(std::iter::repeat(&false))
-                    .take(6)
-                    .fold(0, |a, &b| a << 1 | usize::from(b));
-                DICT[v] as char
-            })
-            .collect()
+        b64(&self.0)
     }
+}
+
+/// Bits (MSB first) as base64url without padding, zero-padded to a multiple of 6.
+pub fn b64(bits: &[bool]) -> String {
+    const DICT: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    bits.chunks(6)
+        .map(|c| {
+            let v = c
+                .iter()
+                .chain(std::iter::repeat(&false))
+                .take(6)
+                .fold(0, |a, &b| a << 1 | usize::from(b));
+            DICT[v] as char
+        })
+        .collect()
 }
 
 /// What a CMP recorded; `build` encodes it as a TC string.
