@@ -35,7 +35,7 @@ from sklearn.preprocessing import StandardScaler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "train"))
-from onnx_io import save as save_onnx  # noqa: E402
+from onnx_io import rename_input, save as save_onnx  # noqa: E402
 ROOT = os.path.dirname(HERE)
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "models")
 SEED = 7
@@ -141,13 +141,7 @@ def sk_export(clf, name, zipmap=False):
     m = to_onnx(clf, np.zeros((1, WIDTH), dtype=np.float32), options=options,
                 target_opset={"": OPSET, "ai.onnx.ml": 3})
     m.graph.name = name
-    # skl2onnx names the input "X"; the runtime's convention is "features".
-    old = m.graph.input[0].name
-    m.graph.input[0].name = "features"
-    for node in m.graph.node:
-        for i, n in enumerate(node.input):
-            if n == old:
-                node.input[i] = "features"
+    rename_input(m)
     assert any(n.op_type == "ZipMap" for n in m.graph.node) == zipmap
     return m
 

@@ -17,3 +17,14 @@ def save(model, path, producer):
     onnx.checker.check_model(model)
     with open(path, "wb") as f:
         f.write(model.SerializeToString(deterministic=True))
+
+
+def rename_input(model, name="features"):
+    """Renames the graph's first input (skl2onnx calls it "X") and every use of it: the
+    runtime's convention is "features"."""
+    old = model.graph.input[0].name
+    model.graph.input[0].name = name
+    for node in model.graph.node:
+        for i, n in enumerate(node.input):
+            if n == old:
+                node.input[i] = name

@@ -57,7 +57,7 @@ MODELS = os.path.dirname(HERE)
 ROOT = os.path.dirname(MODELS)
 sys.path.insert(0, HERE)
 from features import column_names, extract  # noqa: E402
-from onnx_io import save as save_onnx  # noqa: E402
+from onnx_io import rename_input, save as save_onnx  # noqa: E402
 
 OPSET = 17
 ML_OPSET = 3
@@ -116,13 +116,7 @@ def sk_onnx(clf, name, width):
     m = to_onnx(clf, np.zeros((1, width), dtype=np.float32), options={id(clf): {"zipmap": False}},
                 target_opset={"": OPSET, "ai.onnx.ml": ML_OPSET})
     m.graph.name = name
-    # skl2onnx names the input "X"; the runtime's convention is "features".
-    old = m.graph.input[0].name
-    m.graph.input[0].name = "features"
-    for node in m.graph.node:
-        for i, n in enumerate(node.input):
-            if n == old:
-                node.input[i] = "features"
+    rename_input(m)
     assert not any(n.op_type == "ZipMap" for n in m.graph.node)
     return m
 
