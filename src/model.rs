@@ -410,6 +410,12 @@ impl PropensityModel {
         use crate::onnx_import::{import, ImportError};
         manifest.validate()?;
         let name = manifest.name.clone();
+        let parse_err = |message: String| ModelError::Parse {
+            model: name.clone(),
+            message,
+        };
+        let decode_err =
+            |e: prost::DecodeError| parse_err(crate::event::truncate(&e.to_string(), 600));
         if onnx.len() > MAX_MODEL_BYTES {
             return Err(ModelError::TooLarge {
                 len: onnx.len(),
@@ -417,23 +423,12 @@ impl PropensityModel {
             });
         }
         if onnx.is_empty() {
-            return Err(ModelError::Parse {
-                model: name,
-                message: "empty input".into(),
-            });
+            return Err(parse_err("empty input".into()));
         }
         let width = manifest.features.width();
         let mut proto =
-            <crate::onnx_pb::ModelProto as prost::Message>::decode(onnx).map_err(|e| {
-                ModelError::Parse {
-                    model: name.clone(),
-                    message: crate::event::truncate(&e.to_string(), 600),
-                }
-            })?;
-        sanitize(&mut proto).map_err(|message| ModelError::Parse {
-            model: name.clone(),
-            message,
-        })?;
+            <crate::onnx_pb::ModelProto as prost::Message>::decode(onnx).map_err(decode_err)?;
+        sanitize(&mut proto).map_err(parse_err)?;
         let mut unsupported = None;
         if prefer != Prefer::Tract {
             match import(
@@ -463,12 +458,7 @@ impl PropensityModel {
                         message,
                     })
                 }
-                Err(ImportError::Invalid(message)) => {
-                    return Err(ModelError::Parse {
-                        model: name,
-                        message,
-                    })
-                }
+                Err(ImportError::Invalid(message)) => return Err(parse_err(message)),
                 Err(ImportError::Unsupported { op, node, why })
                     if prefer == Prefer::CompiledOnly =>
                 {
@@ -507,16 +497,8 @@ impl PropensityModel {
         {
             // tract reads its own protobuf types; same bytes, already checked by `sanitize`.
             let mut proto =
-                <tract_onnx::pb::ModelProto as prost::Message>::decode(onnx).map_err(|e| {
-                    ModelError::Parse {
-                        model: name.clone(),
-                        message: crate::event::truncate(&e.to_string(), 600),
-                    }
-                })?;
-            prepare_for_tract(&mut proto).map_err(|message| ModelError::Parse {
-                model: name.clone(),
-                message,
-            })?;
+                <tract_onnx::pb::ModelProto as prost::Message>::decode(onnx).map_err(decode_err)?;
+            prepare_for_tract(&mut proto).map_err(parse_err)?;
             match Self::tract_backend(&manifest, &proto, width) {
             Ok((state, class_index)) => {
                 let mut m = PropensityModel {
