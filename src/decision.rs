@@ -523,15 +523,6 @@ pub struct Engine {
     restore_notes: Vec<String>,
 }
 
-fn internal_refusal() -> Refusal {
-    Refusal {
-        code: "internal",
-        missing: "",
-        denied_by: Vec::new(),
-        message: "the gate released the wrong kind of output".into(),
-    }
-}
-
 fn check_now(now: f64) -> Result<(), DecisionError> {
     if now.is_finite() && now > 0.0 {
         Ok(())
@@ -766,16 +757,22 @@ impl Engine {
         vec![format!("{}:state", self.config.storage_prefix)]
     }
 
+    /// The latest clock seen moves forward (a session-scoped snapshot expires after it).
+    fn advance_clock(&mut self, now_ms: f64) {
+        if now_ms.is_finite() && now_ms > self.clock_ms {
+            self.clock_ms = now_ms;
+        }
+    }
+
     /// Applies one consent change; wipes stored state when `storage` or `profile_sync` was
-    /// withdrawn. `Err` carries the change too (a rejected TC string still changed things).
+    /// withdrawn. The change is returned with the error, if any (a rejected TC string still
+    /// changed things: TCF then allows nothing).
     fn consent_update(
         &mut self,
         now_ms: f64,
         f: impl FnOnce(&mut ConsentState, f64) -> Result<(), crate::consent::ConsentError>,
     ) -> (ConsentChange, Option<Error>) {
-        if now_ms.is_finite() && now_ms > self.clock_ms {
-            self.clock_ms = now_ms;
-        }
+        self.advance_clock(now_ms);
         let before = self.effective.purposes;
         let result = f(&mut self.consent, now_ms);
         self.effective = self.consent.effective(&self.config.consent);
@@ -920,10 +917,7 @@ impl Engine {
                 slot: crate::event::truncate(slot, 64),
             })?;
         self.expire(now_ms);
-
-        if now_ms > self.clock_ms {
-            self.clock_ms = now_ms;
-        }
+        self.advance_clock(now_ms);
         let session_only =
             !self.effective.purposes.personalization && self.effective.session_personalization;
         if !self.effective.purposes.personalization && !session_only {
@@ -1284,10 +1278,7 @@ impl Engine {
     /// `profile_sync` is not allowed (GPC always refuses it).
     pub fn sync_payload(&mut self, now_ms: f64) -> Result<String, Refusal> {
         let profile = self.profile(now_ms);
-        match profile::gate(&self.effective, Outbound::Sync(&profile))? {
-            Released::Json(s) => Ok(s),
-            Released::Snapshot { .. } => Err(internal_refusal()),
-        }
+        profile::gate_json(&self.effective, Outbound::Sync(&profile))
     }
 
     /// Aggregated outcomes (shown / reward per variant, no id, no scores), or a refusal
@@ -1298,10 +1289,7 @@ impl Engine {
             outcomes: self.outcomes(),
             generated_ms: now_ms,
         };
-        match profile::gate(&self.effective, Outbound::Measurement(&m))? {
-            Released::Json(s) => Ok(s),
-            Released::Snapshot { .. } => Err(internal_refusal()),
-        }
+        profile::gate_json(&self.effective, Outbound::Measurement(&m))
     }
 
     /// The compact profile (what a sync sends).
@@ -1401,7 +1389,7 @@ impl Engine {
             "pending_decisions": pending,
             "policies": policies,
             "storage": {
-                "scope": if self.effective.purposes.storage { "persistent" } else { "session" },
+                "scope": profile::scope(&self.effective.purposes).as_str(),
                 "keys": self.storage_keys(),
             },
         })

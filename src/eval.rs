@@ -510,10 +510,12 @@ pub fn simulate_policy(
             "hour_of_day".into(),
             ContextValue::Number(s.context.hour_of_day),
         );
-        spec.extract_into(&session, &ctx, s.decision_ms, &mut x);
-        if observe == Observe::Intent {
-            x.clear();
-            x.extend((0..width).map(|i| if i == s.intent_index { 1.0 } else { 0.0 }));
+        match observe {
+            Observe::Features => spec.extract_into(&session, &ctx, s.decision_ms, &mut x),
+            Observe::Intent => {
+                x.clear();
+                x.extend((0..width).map(|i| if i == s.intent_index { 1.0 } else { 0.0 }));
+            }
         }
         let truth: Vec<f64> = tags
             .iter()

@@ -39,6 +39,16 @@ pub enum Scope {
     Session,
 }
 
+impl Scope {
+    /// `"persistent"` or `"session"`, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Persistent => "persistent",
+            Scope::Session => "session",
+        }
+    }
+}
+
 /// Per variant of a slot: how often it was shown and the rewards it earned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VariantOutcome {
@@ -164,15 +174,29 @@ fn send<T: Serialize>(
     }
 }
 
+/// [`gate`] for the JSON outputs (sync, measurement): the payload text or the refusal.
+pub fn gate_json(effective: &Effective, out: Outbound<'_>) -> Result<String, Refusal> {
+    match gate(effective, out)? {
+        Released::Json(s) => Ok(s),
+        Released::Snapshot { .. } => Err(internal(
+            "the gate released a snapshot for a JSON output".into(),
+        )),
+    }
+}
+
 fn json<T: Serialize>(v: &T) -> Result<Released, Refusal> {
     serde_json::to_string(v)
         .map(Released::Json)
-        .map_err(|e| Refusal {
-            code: "internal",
-            missing: "",
-            denied_by: Vec::new(),
-            message: format!("could not serialize: {e}"),
-        })
+        .map_err(|e| internal(format!("could not serialize: {e}")))
+}
+
+fn internal(message: String) -> Refusal {
+    Refusal {
+        code: "internal",
+        missing: "",
+        denied_by: Vec::new(),
+        message,
+    }
 }
 
 fn refusal(code: &'static str, missing: &'static str, denied_by: &[Source]) -> Refusal {

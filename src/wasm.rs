@@ -314,11 +314,9 @@ impl JsEngine {
     /// `"session"` (sessionStorage only; `restore` refuses them after the session).
     #[wasm_bindgen(js_name = snapshotScope)]
     pub fn snapshot_scope(&self) -> String {
-        match crate::profile::scope(&self.inner.consent()) {
-            crate::profile::Scope::Persistent => "persistent",
-            crate::profile::Scope::Session => "session",
-        }
-        .to_owned()
+        crate::profile::scope(&self.inner.consent())
+            .as_str()
+            .to_owned()
     }
 
     /// The host's explicit consent `{storage, personalization, measurement, profile_sync}`
