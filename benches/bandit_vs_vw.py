@@ -237,30 +237,26 @@ class OursUnavailable(Exception):
     pass
 
 
-def ensure_cli():
-    """The release CLI, built if missing. Raises OursUnavailable if it cannot be had."""
-    if CLI.exists():
+def ensure_built(path: Path, cmd: list, what: str):
+    """`path`, built with `cmd` if missing. Raises OursUnavailable if it cannot be had."""
+    if path.exists():
         return
-    print(f"{CLI} missing: cargo build --release --bin edgewise", file=sys.stderr)
+    print(f"{path} missing: {' '.join(cmd)}", file=sys.stderr)
     try:
-        done = subprocess.run(["cargo", "build", "--release", "--bin", "edgewise"], cwd=ROOT)
+        done = subprocess.run(cmd, cwd=ROOT)
     except FileNotFoundError:
-        raise OursUnavailable("cargo not found, cannot build the edgewise CLI")
-    if done.returncode != 0 or not CLI.exists():
-        raise OursUnavailable(f"cargo build --release --bin edgewise failed (exit {done.returncode})")
+        raise OursUnavailable(f"{cmd[0]} not found, cannot build {what}")
+    if done.returncode != 0 or not path.exists():
+        raise OursUnavailable(f"`{' '.join(cmd)}` failed (exit {done.returncode})")
+
+
+def ensure_cli():
+    ensure_built(CLI, ["cargo", "build", "--release", "--bin", "edgewise"], "the edgewise CLI")
 
 
 def ensure_wasm():
-    """The bench wasm package, built if missing. Raises OursUnavailable if it cannot be had."""
-    if WASM_PKG.exists():
-        return
-    print(f"{WASM_PKG} missing: node scripts/build.mjs --variants bench", file=sys.stderr)
-    try:
-        done = subprocess.run(["node", "scripts/build.mjs", "--variants", "bench"], cwd=ROOT)
-    except FileNotFoundError:
-        raise OursUnavailable("node not found, cannot build the wasm bench package")
-    if done.returncode != 0 or not WASM_PKG.exists():
-        raise OursUnavailable(f"the wasm bench build failed (exit {done.returncode})")
+    ensure_built(WASM_PKG, ["node", "scripts/build.mjs", "--variants", "bench"],
+                 "the wasm bench package")
 
 
 def run_ours(data: Path, policy: str, seed: int, wasm: bool = False):
