@@ -32,6 +32,16 @@ else
   say "node_modules present"
 fi
 
+# Headless Chromium and its driver for the browser tests (Playwright and wasm-bindgen-test-runner).
+if [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null; then
+  say "chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}') present"
+else
+  say "installing chromium and chromium-driver (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 if [ "${1:-}" = python ]; then
   if [ -x .venv/bin/python ] && .venv/bin/python -c 'import onnx, onnxruntime, sklearn, skl2onnx' 2>/dev/null; then
     say "python venv present"
