@@ -69,7 +69,32 @@ pub struct EngineConfig {
     /// activity, in seconds. Default 1800.
     #[serde(default = "default_session_ttl")]
     pub session_ttl_s: f64,
+    /// When a decision counts as shown: `"on_decide"` (default) or `"explicit"` (the host calls
+    /// `expose` when the visitor can see it; decisions never exposed are dropped without
+    /// learning, so a variant rendered below the fold is not taught that it failed).
+    #[serde(default)]
+    pub exposure: Exposure,
     pub slots: Vec<SlotConfig>,
+}
+
+/// See [`EngineConfig::exposure`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exposure {
+    #[default]
+    OnDecide,
+    Explicit,
+}
+
+/// One eligible variant as the policy saw it when choosing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmView {
+    pub variant_id: String,
+    /// Probability of choosing it (after the exploration floor).
+    pub probability: f64,
+    /// The policy's estimate of its reward here (posterior mean or predicted reward).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub estimate: Option<f64>,
 }
 
 fn default_storage_prefix() -> String {
@@ -379,6 +404,10 @@ pub struct Decision {
     pub source: Source,
     /// "Why am I seeing this", one short sentence per line.
     pub reasons: Vec<String>,
+    /// Every eligible variant with its probability and the policy's estimate, when a policy
+    /// chose (empty for defaults, rules, holdout and no-consent decisions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arms: Vec<ArmView>,
 }
 
 /// Result of `track_many`.
@@ -421,6 +450,27 @@ struct SlotRuntime {
     outcomes: Vec<[f64; 2]>,
 }
 
+impl SlotRuntime {
+    /// Variant `arm` was shown at `now_ms`: for its frequency cap, and as a trial of the
+    /// profile's outcomes when the decision learns.
+    fn count_shown(&mut self, arm: usize, learn: bool, now_ms: f64) {
+        if let (Some(shown), Some(cap)) = (
+            self.shown.get_mut(arm),
+            self.config.variants.get(arm).and_then(|v| v.cap.as_ref()),
+        ) {
+            shown.push_back(now_ms);
+            while shown.len() > cap.max as usize {
+                shown.pop_front();
+            }
+        }
+        if learn {
+            if let Some(o) = self.outcomes.get_mut(arm) {
+                o[0] += 1.0;
+            }
+        }
+    }
+}
+
 struct Pending {
     id: String,
     slot: usize,
@@ -429,6 +479,9 @@ struct Pending {
     ts: f64,
     learn: bool,
     rewarded: bool,
+    /// Shown to the visitor: only exposed decisions count (and learn 0 when their window
+    /// closes without a reward).
+    exposed: bool,
     /// What a contextual policy saw (features then scores), to learn from when the reward (or
     /// the window's end) arrives; empty for non-contextual policies.
     context: Vec<f32>,
@@ -485,6 +538,8 @@ struct Chosen {
     source: Source,
     learn: bool,
     context: Vec<f32>,
+    /// The policy's distribution over the eligible variants (empty when no policy chose).
+    arms: Vec<ArmView>,
 }
 
 /// The runtime: one visitor, one session.
@@ -1021,6 +1076,7 @@ impl Engine {
                 source,
                 learn: false,
                 context: Vec::new(),
+                arms: Vec::new(),
             };
             return Ok(self.record(si, chosen, named, reasons, now_ms));
         }
@@ -1032,6 +1088,7 @@ impl Engine {
             c
         };
         let mut input = None;
+        let mut arms = Vec::new();
         let (arm, probability, source) = match eligible.as_slice() {
             [] => {
                 reasons.push("no variant is eligible: showing the default".into());
@@ -1055,6 +1112,22 @@ impl Engine {
                 let mut d = s.policy.distribution(&eligible, &ctx, &mut self.rng);
                 floor::apply(&mut d, self.config.min_probability);
                 reasons.push(d.note.clone());
+                arms = d
+                    .arms
+                    .iter()
+                    .zip(&d.probs)
+                    .enumerate()
+                    .map(|(i, (&a, &p))| ArmView {
+                        variant_id: s
+                            .config
+                            .variants
+                            .get(a)
+                            .map(|v| v.id.clone())
+                            .unwrap_or_default(),
+                        probability: p,
+                        estimate: d.estimates.get(i).copied().filter(|e| e.is_finite()),
+                    })
+                    .collect();
                 match bandit::sample(&d, &mut self.rng) {
                     Some(c) => {
                         let source = if c.exploit {
@@ -1089,6 +1162,7 @@ impl Engine {
                 source,
                 learn,
                 context,
+                arms,
             },
             named,
             reasons,
@@ -1111,6 +1185,7 @@ impl Engine {
             source,
             learn: false,
             context: Vec::new(),
+            arms: Vec::new(),
         };
         self.record(si, chosen, scores, reasons, now_ms)
     }
@@ -1129,6 +1204,7 @@ impl Engine {
             source,
             learn,
             context,
+            arms,
         } = chosen;
         self.seq += 1;
         let id = format!("{}-{}", self.id_prefix, self.seq);
@@ -1143,23 +1219,13 @@ impl Engine {
             ts: now_ms,
             learn,
             rewarded: false,
+            exposed: self.config.exposure == Exposure::OnDecide,
             context,
         });
         let (slot_id, variant) = match self.slots.get_mut(si) {
             Some(s) => {
-                if let (Some(shown), Some(cap)) = (
-                    s.shown.get_mut(arm),
-                    s.config.variants.get(arm).and_then(|v| v.cap.as_ref()),
-                ) {
-                    shown.push_back(now_ms);
-                    while shown.len() > cap.max as usize {
-                        shown.pop_front();
-                    }
-                }
-                if learn {
-                    if let Some(o) = s.outcomes.get_mut(arm) {
-                        o[0] += 1.0;
-                    }
+                if self.config.exposure == Exposure::OnDecide {
+                    s.count_shown(arm, learn, now_ms);
                 }
                 (s.config.id.clone(), s.config.variants.get(arm).cloned())
             }
@@ -1185,6 +1251,7 @@ impl Engine {
             scores,
             source,
             reasons,
+            arms,
         }
     }
 
@@ -1202,7 +1269,7 @@ impl Engine {
 
     fn close_oldest(&mut self) {
         if let Some(p) = self.pending.pop_front() {
-            if p.learn && !p.rewarded {
+            if p.learn && p.exposed && !p.rewarded {
                 if let Some(s) = self.slots.get_mut(p.slot) {
                     let ctx = PolicyContext { values: &p.context };
                     s.policy.update(p.arm, &ctx, 0.0, p.probability);
@@ -1237,6 +1304,14 @@ impl Engine {
             return Err(DecisionError::AlreadyRewarded { id }.into());
         }
         p.rewarded = true;
+        // A reward implies the visitor saw it (a click on a variant that was never reported
+        // visible, say).
+        let first_exposure = !std::mem::replace(&mut p.exposed, true);
+        if first_exposure {
+            if let Some(s) = self.slots.get_mut(p.slot) {
+                s.count_shown(p.arm, p.learn, now_ms);
+            }
+        }
         if p.learn {
             if let Some(s) = self.slots.get_mut(p.slot) {
                 let ctx = PolicyContext { values: &p.context };
@@ -1244,6 +1319,32 @@ impl Engine {
                 if let Some(o) = s.outcomes.get_mut(p.arm) {
                     o[1] += value;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports that a decision was shown (with `exposure: "explicit"`, e.g. when its element
+    /// scrolled into view): only shown decisions count as trials and learn from their outcome.
+    /// A second report of the same decision is ignored. Unknown or closed ids are errors.
+    pub fn expose(&mut self, decision_id: &str, now_ms: f64) -> Result<(), Error> {
+        check_now(now_ms)?;
+        self.expire(now_ms);
+        let Some(p) = self.pending.iter_mut().find(|p| p.id == decision_id) else {
+            let id = crate::event::truncate(decision_id, 64);
+            if self.closed.iter().any(|c| c == decision_id) {
+                return Err(DecisionError::RewardWindowClosed {
+                    id,
+                    window_s: self.config.reward_window_s,
+                }
+                .into());
+            }
+            return Err(DecisionError::UnknownDecision { id }.into());
+        };
+        if !std::mem::replace(&mut p.exposed, true) {
+            let (slot, arm, learn) = (p.slot, p.arm, p.learn);
+            if let Some(s) = self.slots.get_mut(slot) {
+                s.count_shown(arm, learn, now_ms);
             }
         }
         Ok(())
@@ -1446,6 +1547,7 @@ impl Engine {
                     ts: p.ts,
                     learn: p.learn,
                     rewarded: p.rewarded,
+                    exposed: p.exposed,
                     context: p.context.clone(),
                 })
                 .collect(),
@@ -1585,6 +1687,7 @@ impl Engine {
                 ts: p.ts,
                 learn: p.learn,
                 rewarded: p.rewarded,
+                exposed: p.exposed,
                 context: p.context,
             });
         }

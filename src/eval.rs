@@ -460,6 +460,48 @@ pub fn simulate_policy(
     seed: u64,
     min_probability: f64,
 ) -> Result<SimResult, String> {
+    simulate_policy_curve(
+        config,
+        spec,
+        tags,
+        observe,
+        visitors,
+        seed,
+        min_probability,
+        0,
+    )
+    .map(|(r, _)| r)
+}
+
+/// One point of a learning curve: cumulative expected reward after `visitors` visitors, of
+/// the policy, of a uniform A/B split and of the intent-aware oracle.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CurvePoint {
+    pub visitors: usize,
+    pub policy: f64,
+    pub uniform: f64,
+    pub oracle: f64,
+}
+
+/// [`simulate_policy`], also returning about `points` evenly spaced points of the learning
+/// curve (none for 0; the last visitor is always one of them).
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_policy_curve(
+    config: &PolicyConfig,
+    spec: &crate::FeatureSpec,
+    tags: &[&str],
+    observe: Observe,
+    visitors: usize,
+    seed: u64,
+    min_probability: f64,
+    points: usize,
+) -> Result<(SimResult, Vec<CurvePoint>), String> {
+    let every = if points == 0 {
+        usize::MAX
+    } else {
+        visitors.div_ceil(points).max(1)
+    };
+    let mut curve = Vec::with_capacity(points.min(visitors) + 1);
     use crate::event::{Session, SessionLimits};
     use crate::features::{Context, ContextValue};
     use crate::sim::{response_probability, Simulator};
@@ -538,8 +580,17 @@ pub fn simulate_policy(
         r.uniform_expected_reward += mean;
         r.regret += best - p;
         r.uniform_regret += best - mean;
+        let n = id as usize + 1;
+        if points > 0 && (n % every == 0 || n == visitors) {
+            curve.push(CurvePoint {
+                visitors: n,
+                policy: r.expected_reward,
+                uniform: r.uniform_expected_reward,
+                oracle: r.oracle_expected_reward,
+            });
+        }
     }
-    Ok(r)
+    Ok((r, curve))
 }
 
 #[cfg(test)]

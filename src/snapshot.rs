@@ -73,9 +73,19 @@ pub struct PendingState {
     pub ts: f64,
     pub learn: bool,
     pub rewarded: bool,
+    /// Shown to the visitor (always true unless the config's `exposure` is `"explicit"`).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub exposed: bool,
     /// A contextual policy's input at decision time (absent in older snapshots).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context: Vec<f32>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 pub fn encode(state: &EngineState) -> Vec<u8> {

@@ -305,6 +305,14 @@ impl JsEngine {
         self.inner.reward(decision_id, value, now).map_err(to_js)
     }
 
+    /// Reports that a decision was shown to the visitor (config `exposure: "explicit"`; with
+    /// the default `"on_decide"` it changes nothing). Throws `unknown_decision` /
+    /// `reward_window_closed` for ids it does not hold.
+    pub fn expose(&mut self, decision_id: &str) -> Result<(), JsValue> {
+        let now = self.now();
+        self.inner.expose(decision_id, now).map_err(to_js)
+    }
+
     /// Versioned, checksummed state bytes, released by the consent gate: see `snapshotScope`.
     pub fn snapshot(&self) -> Vec<u8> {
         self.inner.snapshot().bytes
@@ -478,6 +486,85 @@ pub fn build() -> String {
         "lite"
     }
     .to_owned()
+}
+
+/// The journey simulator as a bandit problem, in the page (the demo's "simulate visitors"):
+/// `simulate({spec, tags, visitors?, seed?, policy?, points?, min_probability?})` with `spec` a
+/// feature spec (object or JSON text, e.g. models/storefront-v1.features.json), `tags` the
+/// simulator tags to choose between, `policy` an engine policy config (default: the engine's).
+/// Returns `{visitors, reward, expected_reward, uniform_expected_reward,
+/// oracle_expected_reward, regret, uniform_regret, curve: [{visitors, policy, uniform, oracle}]}`
+/// (cumulative expected rewards). Only in builds with the `sim` feature (`full`).
+#[cfg(feature = "sim")]
+#[wasm_bindgen]
+pub fn simulate(options: JsValue) -> Result<JsValue, JsValue> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Opts {
+        spec: serde_json::Value,
+        tags: Vec<String>,
+        #[serde(default = "thousand")]
+        visitors: usize,
+        #[serde(default = "one")]
+        seed: u64,
+        #[serde(default)]
+        policy: crate::bandit::PolicyConfig,
+        #[serde(default = "fifty")]
+        points: usize,
+        #[serde(default = "floor")]
+        min_probability: f64,
+    }
+    fn thousand() -> usize {
+        1000
+    }
+    fn one() -> u64 {
+        1
+    }
+    fn fifty() -> usize {
+        50
+    }
+    fn floor() -> f64 {
+        0.01
+    }
+    let o: Opts = serde_json::from_str(&json_text(&options, "simulate options")?).map_err(|e| {
+        bad_arg(&format!(
+            "simulate: {e} (known: spec, tags, visitors, seed, policy, points, min_probability)"
+        ))
+    })?;
+    if !(1..=200_000).contains(&o.visitors) || o.points > 1000 {
+        return Err(bad_arg(
+            "simulate: visitors must be 1..=200000 and points at most 1000",
+        ));
+    }
+    o.policy.validate().map_err(|e| bad_arg(&e))?;
+    let spec_text = match &o.spec {
+        serde_json::Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    let spec = crate::FeatureSpec::from_json(&spec_text)
+        .map_err(|e| js_error("invalid_argument", &format!("simulate: spec: {e}")))?;
+    let tags: Vec<&str> = o.tags.iter().map(String::as_str).collect();
+    let (r, curve) = crate::eval::simulate_policy_curve(
+        &o.policy,
+        &spec,
+        &tags,
+        crate::eval::Observe::Features,
+        o.visitors,
+        o.seed,
+        o.min_probability,
+        o.points,
+    )
+    .map_err(|e| bad_arg(&format!("simulate: {e}")))?;
+    serialize(&serde_json::json!({
+        "visitors": r.visitors,
+        "reward": r.reward,
+        "expected_reward": r.expected_reward,
+        "uniform_expected_reward": r.uniform_expected_reward,
+        "oracle_expected_reward": r.oracle_expected_reward,
+        "regret": r.regret,
+        "uniform_regret": r.uniform_regret,
+        "curve": curve,
+    }))
 }
 
 /// The bake-off protocol of [`crate::eval::bakeoff`] compiled to wasm, for `make bench-bandit`

@@ -619,3 +619,107 @@ fn priors_from_config_steer_a_fresh_engine() {
         assert!(err.to_string().contains(needle), "{err}");
     }
 }
+
+/// A policy's decision lists every eligible variant with its probability and the policy's
+/// estimate (what the demo panel charts); decisions no policy made list none.
+#[test]
+fn policy_decisions_show_every_eligible_variant() {
+    for p in [r#"{"kind": "squarecb"}"#, r#"{"kind": "thompson"}"#] {
+        let mut e = engine(with_policy(serde_json::from_str(p).unwrap()), 3);
+        shopper(&mut e);
+        let d = e.decide("hero-headline", T0 + 20_000.0).unwrap();
+        assert!(matches!(d.source, Source::Explore | Source::Exploit), "{p}");
+        assert!(d.arms.len() >= 2, "{p}: {:?}", d.arms);
+        let sum: f64 = d.arms.iter().map(|a| a.probability).sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{p}: probabilities sum to {sum}");
+        let chosen = d.arms.iter().find(|a| a.variant_id == d.variant_id);
+        assert_eq!(chosen.map(|a| a.probability), Some(d.probability), "{p}");
+        assert!(d.arms.iter().all(|a| a.estimate.is_some()), "{p}");
+        let json = serde_json::to_value(&d).unwrap();
+        assert!(json["arms"][0]["variant_id"].is_string(), "{json}");
+    }
+    let models = vec![load("purchase-lr"), load("churn-mlp")];
+    let mut anon = Engine::new(no_holdout(), models, seeded(1), T0).unwrap();
+    let d = anon.decide("hero-headline", T0).unwrap();
+    assert_eq!(d.source, Source::NoConsent);
+    assert!(d.arms.is_empty());
+    assert!(serde_json::to_value(&d).unwrap().get("arms").is_none());
+}
+
+/// With `exposure: "explicit"`, a decision the visitor never saw teaches the policy nothing
+/// when its reward window closes, and is neither counted as shown nor held against a frequency
+/// cap; an exposed one counts and learns 0. With the default, every decision counts as shown.
+#[test]
+fn explicit_exposure_learns_only_from_what_was_seen() {
+    let mut v = serde_json::to_value(with_policy(serde_json::json!({"kind": "thompson"}))).unwrap();
+    v["reward_window_s"] = serde_json::json!(60);
+    v["exposure"] = serde_json::json!("explicit");
+    let cfg: EngineConfig = serde_json::from_value(v).unwrap();
+    let estimate = |e: &mut Engine, now: f64, variant: &str| {
+        e.decide("layout", now)
+            .unwrap()
+            .arms
+            .iter()
+            .find(|a| a.variant_id == variant)
+            .and_then(|a| a.estimate)
+    };
+    let mut e = engine(cfg.clone(), 5);
+    shopper(&mut e);
+    let t = T0 + 20_000.0;
+    let unseen: Vec<_> = (0..20)
+        .map(|i| e.decide("layout", t + f64::from(i)).unwrap())
+        .collect();
+    // Past the window: nothing learned, nothing counted.
+    let later = t + 120_000.0;
+    let before = estimate(&mut e, later, &unseen[0].variant_id);
+    assert_eq!(
+        before,
+        Some(0.5),
+        "Beta(1, 1) untouched by unseen decisions"
+    );
+    let shown: f64 = e
+        .profile(later)
+        .outcomes
+        .iter()
+        .flat_map(|s| s.variants.iter().map(|v| v.shown))
+        .sum();
+    assert_eq!(shown, 0.0);
+
+    // Unseen offers do not use up "free-shipping"'s cap of 3.
+    for i in 0..10 {
+        let d = e.decide("offer", later + f64::from(i)).unwrap();
+        assert!(
+            !d.reasons.iter().any(|r| r.contains("already shown")),
+            "{:?}",
+            d.reasons
+        );
+    }
+
+    // Exposed and unrewarded: counted, and learns 0 when the window closes.
+    let d = e.decide("layout", later + 1.0).unwrap();
+    e.expose(&d.decision_id, later + 2.0).unwrap();
+    e.expose(&d.decision_id, later + 3.0).unwrap(); // a second report changes nothing
+    let after = estimate(&mut e, later + 200_000.0, &d.variant_id);
+    assert!(after.is_some_and(|m| m < 0.5), "{after:?}");
+    let shown_now: f64 = e
+        .profile(later + 200_000.0)
+        .outcomes
+        .iter()
+        .flat_map(|s| s.variants.iter().map(|v| v.shown))
+        .sum();
+    assert_eq!(shown_now, 1.0);
+
+    let err = e.expose("nope-1", later + 200_001.0).unwrap_err();
+    assert_eq!(err.code(), "unknown_decision");
+    let err = e.expose(&d.decision_id, later + 200_002.0).unwrap_err();
+    assert_eq!(err.code(), "reward_window_closed");
+
+    // The default: an unrewarded decision counts as shown and learns 0.
+    let mut v = serde_json::to_value(with_policy(serde_json::json!({"kind": "thompson"}))).unwrap();
+    v["reward_window_s"] = serde_json::json!(60);
+    let mut e = engine(serde_json::from_value(v).unwrap(), 5);
+    shopper(&mut e);
+    let d = e.decide("layout", t).unwrap();
+    let m = estimate(&mut e, t + 120_000.0, &d.variant_id);
+    assert!(m.is_some_and(|m| m < 0.5), "{m:?}");
+}

@@ -114,6 +114,7 @@ impl Policy for EpsilonGreedy {
             arms: eligible.to_vec(),
             probs,
             greedy,
+            estimates: est,
             note: format!(
                 "epsilon-greedy (ε = {:.2}): {leader} after {best_n} rewarded trials",
                 self.epsilon

@@ -31,6 +31,7 @@ mod tests {
             arms: vec![0, 1, 2],
             probs: vec![1.0, 0.0, 0.0],
             greedy: vec![true, false, false],
+            estimates: Vec::new(),
             note: String::new(),
         };
         apply(&mut d, 0.05);

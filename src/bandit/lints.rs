@@ -73,6 +73,7 @@ impl Policy for LinTs {
             arms: eligible.to_vec(),
             probs,
             greedy,
+            estimates: moments.iter().map(|m| m.0).collect(),
             note: format!(
                 "linear Thompson sampling (v = {:.2}): best mean {best:.3}",
                 self.v

@@ -62,6 +62,7 @@ impl Policy for LinUcb {
             arms: eligible.to_vec(),
             probs,
             greedy,
+            estimates: eligible.iter().map(|&a| self.ridge.mean(a)).collect(),
             note: format!(
                 "LinUCB (α = {:.2}): highest upper bound {best:.3}",
                 self.alpha

@@ -52,6 +52,9 @@ pub struct Distribution {
     pub probs: Vec<f64>,
     /// Which arms the policy currently believes best (for `exploit` vs `explore`).
     pub greedy: Vec<bool>,
+    /// The policy's point estimate of each arm's reward (same order as `arms`): the posterior
+    /// mean, or the regressor's prediction for this context. Empty for `uniform`.
+    pub estimates: Vec<f64>,
     /// One-line explanation of the policy's current belief, for `reasons`.
     pub note: String,
 }

@@ -101,6 +101,7 @@ impl Policy for Regression {
             arms: eligible.to_vec(),
             probs,
             greedy,
+            estimates: est,
             note,
         }
     }

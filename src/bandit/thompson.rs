@@ -103,6 +103,7 @@ impl Policy for Thompson {
             arms: eligible.to_vec(),
             probs,
             greedy,
+            estimates: eligible.iter().map(|&a| self.mean(a)).collect(),
             note,
         }
     }

@@ -26,6 +26,7 @@ impl Policy for Uniform {
             arms: eligible.to_vec(),
             probs: vec![1.0 / k; eligible.len()],
             greedy: vec![false; eligible.len()],
+            estimates: Vec::new(),
             note: format!("uniform random over {} eligible variants", eligible.len()),
         }
     }
