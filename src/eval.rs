@@ -581,7 +581,7 @@ pub fn simulate_policy_curve(
         r.regret += best - p;
         r.uniform_regret += best - mean;
         let n = id as usize + 1;
-        if points > 0 && (n % every == 0 || n == visitors) {
+        if points > 0 && (n.is_multiple_of(every) || n == visitors) {
             curve.push(CurvePoint {
                 visitors: n,
                 policy: r.expected_reward,
