@@ -1,15 +1,16 @@
 # edgewise — two commands on a fresh machine:
-#   make demo   build everything and run the demo
-#   make test   run every test (native, clippy, wasm in Node)
+#   make demo   build everything, serve the demo storefront and the edge worker on 127.0.0.1
+#   make test   run every test (native, clippy, wasm in Node and Chromium, browser, worker)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help tools wasm test test-native test-wasm demo bench bench-bandit models clean
+.PHONY: help tools wasm test test-native test-wasm test-browser demo demo-node bench bench-bandit models clean
 
 help:
-	@echo "make demo    build the wasm package and run a scripted storefront session through it"
-	@echo "make test    native tests + clippy + wasm build + Node tests of the wasm package"
+	@echo "make demo    build everything; serve the demo storefront (and the edge worker) on 127.0.0.1"
+	@echo "make test    native tests + clippy + wasm build + Node/Chromium binding tests + browser end-to-end tests"
+	@echo "make demo-node  a scripted storefront session through the wasm module in Node (no browser)"
 	@echo "make bench   decide/track latency of the wasm build in Node"
 	@echo "make bench-bandit  edgewise bandits vs Vowpal Wabbit on the bake-off data (venv in .venv-bandit)"
 	@echo "make models  regenerate models/*.onnx and test fixtures (Python venv in .venv)"
@@ -17,9 +18,11 @@ help:
 tools:
 	@scripts/ensure-tools.sh
 
-# The wasm matrix declared in wasm-pack.toml (web, nodejs, bundler), optimized and size-checked.
+# The wasm matrix declared in wasm-pack.toml (web, nodejs, bundler), optimized and size-checked;
+# then the script include (pkg/www: classic + ES module builds, gzip budget).
 wasm: tools
 	node scripts/build.mjs
+	node scripts/build-www.mjs
 
 # Native: the default build (ONNX + tract fallback), then the lite feature set (compiled models
 # only, what pkg/lite ships) — clippy and tests for both.
@@ -30,12 +33,22 @@ test-native:
 	cargo test
 	cargo test --no-default-features
 
+# The built package from Node, then the binding's wasm-bindgen tests in Node and headless Chromium.
 test-wasm: wasm
 	node --test tests/wasm/
+	bash scripts/test-binding.sh
 
-test: tools test-native test-wasm
+# The script include and the demo storefront in headless Chromium (playwright-core); screenshots
+# and traces land in target/test-output/browser/.
+test-browser: wasm
+	node --test --test-concurrency=1 tests/browser/
+
+test: tools test-native test-wasm test-browser
 
 demo: wasm
+	node scripts/demo.mjs
+
+demo-node: wasm
 	node www/demo/node-demo.mjs
 
 bench: wasm
