@@ -1289,18 +1289,14 @@ impl Engine {
             return Err(DecisionError::InvalidReward { value }.into());
         }
         self.expire(now_ms);
-        let id = crate::event::truncate(decision_id, 64);
-        let Some(p) = self.pending.iter_mut().find(|p| p.id == decision_id) else {
-            if self.closed.iter().any(|c| c == decision_id) {
-                return Err(DecisionError::RewardWindowClosed {
-                    id,
-                    window_s: self.config.reward_window_s,
-                }
-                .into());
-            }
-            return Err(DecisionError::UnknownDecision { id }.into());
-        };
+        let p = Self::find_pending(
+            &mut self.pending,
+            &self.closed,
+            self.config.reward_window_s,
+            decision_id,
+        )?;
         if p.rewarded {
+            let id = crate::event::truncate(decision_id, 64);
             return Err(DecisionError::AlreadyRewarded { id }.into());
         }
         p.rewarded = true;
@@ -1324,23 +1320,40 @@ impl Engine {
         Ok(())
     }
 
+    /// The open decision `decision_id` in `pending`, or why there is none (closed, or never
+    /// made here). Takes the fields, not `self`, so the caller can still reach the slots.
+    fn find_pending<'a>(
+        pending: &'a mut VecDeque<Pending>,
+        closed: &VecDeque<String>,
+        window_s: f64,
+        decision_id: &str,
+    ) -> Result<&'a mut Pending, Error> {
+        let is_closed = closed.iter().any(|c| c == decision_id);
+        pending
+            .iter_mut()
+            .find(|p| p.id == decision_id)
+            .ok_or_else(|| {
+                let id = crate::event::truncate(decision_id, 64);
+                if is_closed {
+                    DecisionError::RewardWindowClosed { id, window_s }.into()
+                } else {
+                    DecisionError::UnknownDecision { id }.into()
+                }
+            })
+    }
+
     /// Reports that a decision was shown (with `exposure: "explicit"`, e.g. when its element
     /// scrolled into view): only shown decisions count as trials and learn from their outcome.
     /// A second report of the same decision is ignored. Unknown or closed ids are errors.
     pub fn expose(&mut self, decision_id: &str, now_ms: f64) -> Result<(), Error> {
         check_now(now_ms)?;
         self.expire(now_ms);
-        let Some(p) = self.pending.iter_mut().find(|p| p.id == decision_id) else {
-            let id = crate::event::truncate(decision_id, 64);
-            if self.closed.iter().any(|c| c == decision_id) {
-                return Err(DecisionError::RewardWindowClosed {
-                    id,
-                    window_s: self.config.reward_window_s,
-                }
-                .into());
-            }
-            return Err(DecisionError::UnknownDecision { id }.into());
-        };
+        let p = Self::find_pending(
+            &mut self.pending,
+            &self.closed,
+            self.config.reward_window_s,
+            decision_id,
+        )?;
         if !std::mem::replace(&mut p.exposed, true) {
             let (slot, arm, learn) = (p.slot, p.arm, p.learn);
             if let Some(s) = self.slots.get_mut(slot) {

@@ -439,6 +439,16 @@ pub struct SimResult {
     pub uniform_regret: f64,
 }
 
+/// One point of a learning curve: cumulative expected reward after `visitors` visitors, of
+/// the policy, of a uniform A/B split and of the intent-aware oracle.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CurvePoint {
+    pub visitors: usize,
+    pub policy: f64,
+    pub uniform: f64,
+    pub oracle: f64,
+}
+
 /// The journey simulator as a bandit problem (`edgewise simulate --policy`): visitor `i` is
 /// `Simulator::new(seed).session(i)`; at its decision point the policy sees the feature vector
 /// of `spec` (events so far, device and hour of day) and chooses one of `tags` (one variant
@@ -451,42 +461,11 @@ pub struct SimResult {
 /// knows at the decision point. [`Observe::Intent`] is a diagnostic that hands the policy the
 /// latent intent (one-hot) instead, separating what a policy fails to *learn* from what the
 /// features do not *reveal*.
-pub fn simulate_policy(
-    config: &PolicyConfig,
-    spec: &crate::FeatureSpec,
-    tags: &[&str],
-    observe: Observe,
-    visitors: usize,
-    seed: u64,
-    min_probability: f64,
-) -> Result<SimResult, String> {
-    simulate_policy_curve(
-        config,
-        spec,
-        tags,
-        observe,
-        visitors,
-        seed,
-        min_probability,
-        0,
-    )
-    .map(|(r, _)| r)
-}
-
-/// One point of a learning curve: cumulative expected reward after `visitors` visitors, of
-/// the policy, of a uniform A/B split and of the intent-aware oracle.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct CurvePoint {
-    pub visitors: usize,
-    pub policy: f64,
-    pub uniform: f64,
-    pub oracle: f64,
-}
-
-/// [`simulate_policy`], also returning about `points` evenly spaced points of the learning
-/// curve (none for 0; the last visitor is always one of them).
+///
+/// With `points > 0` it also returns about `points` evenly spaced points of the learning curve
+/// (the last visitor is always one of them); none for 0.
 #[allow(clippy::too_many_arguments)]
-pub fn simulate_policy_curve(
+pub fn simulate_policy(
     config: &PolicyConfig,
     spec: &crate::FeatureSpec,
     tags: &[&str],

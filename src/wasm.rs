@@ -544,7 +544,7 @@ pub fn simulate(options: JsValue) -> Result<JsValue, JsValue> {
     let spec = crate::FeatureSpec::from_json(&spec_text)
         .map_err(|e| js_error("invalid_argument", &format!("simulate: spec: {e}")))?;
     let tags: Vec<&str> = o.tags.iter().map(String::as_str).collect();
-    let (r, curve) = crate::eval::simulate_policy_curve(
+    let (r, curve) = crate::eval::simulate_policy(
         &o.policy,
         &spec,
         &tags,

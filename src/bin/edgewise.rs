@@ -737,7 +737,8 @@ fn simulate_policy(o: &Opts, name: &str, n: u64, seed: u64) -> Result<(), Fail> 
     }
     let t = std::time::Instant::now();
     let r =
-        edgewise::eval::simulate_policy(&policy, &spec, &tags, observe, n as usize, seed, floor)
+        edgewise::eval::simulate_policy(&policy, &spec, &tags, observe, n as usize, seed, floor, 0)
+            .map(|(r, _)| r)
             .map_err(usage)?;
     let row = serde_json::json!({
         "visitors": r.visitors,
