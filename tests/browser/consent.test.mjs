@@ -1,10 +1,13 @@
 // Consent in a real browser, watching every request the page makes: "reject" means no request
 // to the sync endpoints and no storage key of ours; GPC blocks the profile sync even after
 // "accept all"; withdrawing removes our keys. A positive control shows the sync request is
-// seen when consent allows it, so the negative checks can fail.
+// seen when consent allows it, so the negative checks can fail. TCF (a CMP stub on __tcfapi with
+// real TC strings from the fixtures) and Consent Mode (gtag in the dataLayer) drive the engine.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, ourStorageKeys, ready, setup, syncRequests } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { openPage, ourStorageKeys, ready, root, setup, syncRequests } from './harness.mjs';
 
 let env;
 before(async () => {
@@ -90,5 +93,61 @@ test('withdrawing consent removes our storage keys and the engine forgets', asyn
   await page.reload();
   await ready(page);
   assert.deepEqual(await ourStorageKeys(page), [], 'nothing comes back after a reload');
+  await context.close();
+});
+
+const tcf = JSON.parse(readFileSync(path.join(root, 'tests/fixtures/tcf/valid.json'), 'utf8'));
+const ALL = tcf.find((c) => [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].every((p) => c.expected.purposeConsents.includes(p))).string;
+const NONE = tcf.find((c) => c.expected.purposeConsents.length === 0 && c.expected.purposeLegitimateInterests.length === 0).string;
+
+const purposes = (page) => page.evaluate(() => window.edgewise.inspect().state.consent);
+
+test('TCF: the CMP’s TC strings reach the engine through __tcfapi, at load and on every change', async () => {
+  const { context, page } = await openPage(env);
+  // A CMP stub as sites install it: the UI is shown first, then the visitor decides, twice.
+  await page.addInitScript(({ all, none }) => {
+    const listeners = [];
+    window.__tcfapi = (cmd, version, cb) => {
+      if (cmd !== 'addEventListener' || version !== 2) return;
+      listeners.push(cb);
+      cb({ gdprApplies: true, eventStatus: 'cmpuishown', tcString: '' }, true);
+    };
+    window.__decide = (which) => {
+      for (const cb of listeners) cb({ gdprApplies: true, eventStatus: 'useractioncomplete', tcString: which === 'all' ? all : none }, true);
+    };
+  }, { all: ALL, none: NONE });
+  await page.goto(env.url('/'));
+  await ready(page);
+  assert.equal((await purposes(page)).personalization, false, 'nothing before the visitor decides');
+  await page.evaluate(() => window.__decide('all'));
+  let p = await purposes(page);
+  assert.ok(p.personalization && p.storage && p.measurement, JSON.stringify(p));
+  const receipt = await page.evaluate(() => window.edgewise.inspect().receipt);
+  assert.match(JSON.stringify(receipt), /"tcf"/, 'the receipt names TCF as the source');
+  const decided = await page.evaluate(() => Object.values(window.edgewise.decisions()).map((d) => d.source));
+  assert.ok(decided.every((s) => s !== 'no_consent'), `slots decided again after consent: ${decided}`);
+  await page.evaluate(() => window.__decide('none'));
+  p = await purposes(page);
+  assert.ok(!p.personalization && !p.storage, JSON.stringify(p));
+  assert.deepEqual(await ourStorageKeys(page), [], 'the state went with the consent');
+  await context.close();
+});
+
+test('Consent Mode: gtag consent defaults and updates in the dataLayer reach the engine', async () => {
+  const { context, page } = await openPage(env);
+  await page.addInitScript(() => {
+    window.dataLayer = window.dataLayer || [];
+    window.gtag = function () {
+      window.dataLayer.push(arguments);
+    };
+    window.gtag('consent', 'default', { ad_storage: 'denied', analytics_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied' });
+  });
+  await page.goto(env.url('/'));
+  await ready(page);
+  assert.equal((await purposes(page)).personalization, false);
+  await page.evaluate(() => window.gtag('consent', 'update', { analytics_storage: 'granted', ad_personalization: 'granted' }));
+  const p = await purposes(page);
+  assert.ok(p.personalization && p.storage && p.measurement, JSON.stringify(p));
+  assert.equal(p.profile_sync, false, 'ad_user_data is still denied');
   await context.close();
 });
