@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help tools wasm test test-native test-wasm test-browser demo demo-node bench bench-bandit models clean
+.PHONY: help tools wasm test test-native test-wasm test-browser test-edge demo demo-node bench bench-edge bench-bandit models clean
 
 help:
 	@echo "make demo    build everything; serve the demo storefront (and the edge worker) on 127.0.0.1"
@@ -43,13 +43,22 @@ test-wasm: wasm
 test-browser: wasm
 	node --test --test-concurrency=1 tests/browser/
 
-test: tools test-native test-wasm test-browser
+# The Cloudflare Worker (www/edge) on the real workerd runtime: rewriting, consent, signed state
+# cookie, Durable Object pooling, isolation, a bounded autocannon load test.
+test-edge: wasm
+	node --test --test-concurrency=1 tests/edge/
+
+test: tools test-native test-wasm test-browser test-edge
 
 demo: wasm
 	node scripts/demo.mjs
 
 demo-node: wasm
 	node www/demo/node-demo.mjs
+
+# Personalizing vs pass-through worker on workerd, side by side (about 4 minutes).
+bench-edge: wasm
+	node benches/edge/bench.mjs
 
 bench: wasm
 	node benches/wasm/node-decide.mjs --build full

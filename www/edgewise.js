@@ -125,6 +125,11 @@ function call(what, fn) {
 function markPending(root = document) {
   for (const el of root.querySelectorAll(`[${SLOT_ATTR}]`)) {
     if (el.hasAttribute('data-ew-state')) continue;
+    if (el.hasAttribute('data-ew-decision')) {
+      // Decided at the edge (www/edge) before the HTML arrived: leave it as it is.
+      el.setAttribute('data-ew-state', 'edge');
+      continue;
+    }
     el.setAttribute('data-ew-state', 'pending');
     // CSSOM, not a style attribute: allowed under a CSP without 'unsafe-inline' styles.
     el.__ewVisibility = el.style.visibility;
@@ -252,7 +257,7 @@ function scanSlots(root = document) {
   const fresh = new Set();
   for (const el of root.querySelectorAll(`[${SLOT_ATTR}]`)) {
     const slot = el.getAttribute(SLOT_ATTR);
-    if (!slot) continue;
+    if (!slot || el.getAttribute('data-ew-state') === 'edge') continue;
     let set = elementsBySlot.get(slot);
     if (!set) elementsBySlot.set(slot, (set = new Set()));
     if (!set.has(el)) {
