@@ -260,6 +260,25 @@ pub struct PropensityModel {
     source_len: usize,
 }
 
+impl PropensityModel {
+    /// A copy that runs independently (its own buffers), for engines that share models loaded
+    /// once — an edge isolate serving many visitors. Compiled models copy their program, which
+    /// costs far less than decoding and compiling them again; models on tract are not shared
+    /// (`None`: load them per engine).
+    pub fn try_clone(&self) -> Option<PropensityModel> {
+        match &self.backend {
+            Backend::Compiled(r) => Some(PropensityModel {
+                manifest: self.manifest.clone(),
+                width: self.width,
+                backend: Backend::Compiled(r.clone()),
+                source_len: self.source_len,
+            }),
+            #[cfg(feature = "tract")]
+            Backend::Tract { .. } => None,
+        }
+    }
+}
+
 impl std::fmt::Debug for PropensityModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PropensityModel")

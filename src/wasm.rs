@@ -183,6 +183,38 @@ fn parse_options(v: &JsValue) -> Result<(EngineOptions, Option<f64>), JsValue> {
     ))
 }
 
+/// Models and an engine config parsed and checked once, for many engines (JS class
+/// `Shared`): an edge isolate loads them at start and gives each request's engine a copy, so a
+/// request pays neither the ONNX decoding and compiling nor the config parsing again.
+#[wasm_bindgen(js_name = Shared)]
+pub struct JsShared {
+    config: EngineConfig,
+    models: Vec<PropensityModel>,
+}
+
+#[wasm_bindgen(js_class = Shared)]
+impl JsShared {
+    /// `Shared.load(config, models)`: the arguments of `Engine.create`. Throws what `create`
+    /// would for a bad config or model, and `invalid_argument` for a model that cannot be shared
+    /// (one that runs on tract).
+    pub fn load(config: JsValue, models: JsValue) -> Result<JsShared, JsValue> {
+        let config =
+            EngineConfig::from_json(&json_text(&config, "config")?).map_err(|e| to_js(e.into()))?;
+        let models = load_models(&models)?;
+        if models.iter().any(|m| m.try_clone().is_none()) {
+            return Err(bad_arg(
+                "a model running on tract cannot be shared between engines; pass it to Engine.create",
+            ));
+        }
+        Ok(JsShared { config, models })
+    }
+
+    fn parts(&self) -> (EngineConfig, Vec<PropensityModel>) {
+        let models = self.models.iter().filter_map(|m| m.try_clone()).collect();
+        (self.config.clone(), models)
+    }
+}
+
 /// The edgewise engine for one visitor (JS class `Engine`).
 #[wasm_bindgen(js_name = Engine)]
 pub struct JsEngine {
@@ -220,6 +252,32 @@ impl JsEngine {
         let config =
             EngineConfig::from_json(&json_text(&config, "config")?).map_err(|e| to_js(e.into()))?;
         let models = load_models(&models)?;
+        let (_, fixed_now) = parse_options(&options)?;
+        let now = fixed_now.unwrap_or_else(js_sys::Date::now);
+        let inner = Engine::restore(&bytes, config, models, now).map_err(to_js)?;
+        Ok(JsEngine { inner, fixed_now })
+    }
+
+    /// `Engine.createShared(shared, options?)`: like `create`, with the config and models of a
+    /// [`Shared`] (no parsing, no model loading).
+    #[wasm_bindgen(js_name = createShared)]
+    pub fn create_shared(shared: &JsShared, options: JsValue) -> Result<JsEngine, JsValue> {
+        let (config, models) = shared.parts();
+        let (opts, fixed_now) = parse_options(&options)?;
+        let now = fixed_now.unwrap_or_else(js_sys::Date::now);
+        let inner = Engine::new(config, models, opts, now).map_err(to_js)?;
+        Ok(JsEngine { inner, fixed_now })
+    }
+
+    /// `Engine.restoreShared(bytes, shared, options?)`: like `restore`, with a [`Shared`].
+    #[wasm_bindgen(js_name = restoreShared)]
+    pub fn restore_shared(
+        bytes: JsValue,
+        shared: &JsShared,
+        options: JsValue,
+    ) -> Result<JsEngine, JsValue> {
+        let bytes = bytes_of(&bytes, "snapshot")?;
+        let (config, models) = shared.parts();
         let (_, fixed_now) = parse_options(&options)?;
         let now = fixed_now.unwrap_or_else(js_sys::Date::now);
         let inner = Engine::restore(&bytes, config, models, now).map_err(to_js)?;

@@ -723,3 +723,32 @@ fn explicit_exposure_learns_only_from_what_was_seen() {
     let m = estimate(&mut e, t + 120_000.0, &d.variant_id);
     assert!(m.is_some_and(|m| m < 0.5), "{m:?}");
 }
+
+/// Models loaded once and copied into each engine (an edge isolate's `Shared`) score exactly
+/// as freshly loaded ones, and each copy runs on its own buffers.
+#[test]
+fn shared_model_copies_score_like_fresh_loads() {
+    let loaded = vec![load("purchase-lr"), load("churn-mlp"), load("purchase-gbt")];
+    let copies = || -> Vec<_> { loaded.iter().map(|m| m.try_clone().unwrap()).collect() };
+    let mut a = Engine::new(no_holdout(), copies(), seeded(2), T0).unwrap();
+    let mut b = Engine::new(
+        no_holdout(),
+        vec![load("purchase-lr"), load("churn-mlp"), load("purchase-gbt")],
+        seeded(2),
+        T0,
+    )
+    .unwrap();
+    let mut c = Engine::new(no_holdout(), copies(), seeded(2), T0).unwrap();
+    for e in [&mut a, &mut b] {
+        e.set_consent(consent(), T0);
+        shopper(e);
+    }
+    let now = T0 + 20_000.0;
+    assert_eq!(a.scores(now).0, b.scores(now).0);
+    // c, with no events, is not disturbed by a's buffers.
+    let fresh = Engine::new(no_holdout(), copies(), seeded(2), T0)
+        .unwrap()
+        .scores(now)
+        .0;
+    assert_eq!(c.scores(now).0, fresh);
+}

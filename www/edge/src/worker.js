@@ -13,7 +13,7 @@
 //
 // Endpoints: POST /edgewise/reward, GET /edgewise/priors, GET /edgewise/health.
 
-import { initSync, Engine, build as wasmBuild, version as wasmVersion } from "./edgewise.js";
+import { initSync, Engine, Shared, build as wasmBuild, version as wasmVersion } from "./edgewise.js";
 import wasmModule from "./edgewise_bg.wasm";
 import {
   STATE_COOKIE,
@@ -41,7 +41,7 @@ const FIRST_PRIORS_WAIT_MS = 500;
 
 const iso = {
   wasm: false,
-  runtime: null, // {config, configText, models, modelNames, nothingWithout, slots, routes}
+  runtime: null, // {config, configText, models, shared, modelNames, nothingWithout, slots, routes}
   failure: null, // {message, at}
   priors: null, // {priors, text, at}
   priorsRefreshAt: 0,
@@ -130,6 +130,8 @@ async function loadRuntime(env) {
     config,
     configText: JSON.stringify(config),
     models,
+    // Config and models parsed once for every engine of this isolate (Engine.createShared).
+    shared: Shared.load(configText, models),
     modelNames,
     nothingWithout: { silent, refused },
     slots: slotTable(config),
@@ -160,7 +162,9 @@ async function refreshPriors(env, rt) {
   const totals = await readTotals(env);
   const priors = capPriors(totals, maxTrials, rt.config);
   const text = JSON.stringify(withPriors(rt.config, priors));
-  const entry = { priors, text, at: Date.now() };
+  // Engines copy what they need from a Shared when they are made; an entry replaced here is
+  // left to the garbage collector, never freed under a request that may still hold it.
+  const entry = { priors, text, shared: Shared.load(text, rt.models), at: Date.now() };
   iso.priors = entry;
   return entry;
 }
@@ -170,7 +174,7 @@ async function refreshPriors(env, rt) {
  * the stale entry and refresh in the background (`wait` = false), the priors endpoint waits.
  */
 async function priorsFor(env, ctx, rt, wait) {
-  const base = { priors: {}, text: rt.configText, at: 0 };
+  const base = { priors: {}, text: rt.configText, shared: rt.shared, at: 0 };
   if (!env.PRIORS) return base;
   const ttlMs = setting(env, "PRIORS_TTL_S", 60, 0, 86400) * 1000;
   const now = Date.now();
@@ -223,14 +227,14 @@ async function stateKey(env) {
  * snapshot persistent (storage), else fresh. A cookie that fails the signature, has expired or
  * does not restore is ignored.
  */
-async function visitorEngine(rt, configText, key, cookies, consent, now) {
+async function visitorEngine(rt, shared, key, cookies, consent, now) {
   const raw = cookies.get(STATE_COOKIE);
   if (raw && key) {
     const opened = await openState(key, raw, now);
     if (opened.status === "ok") {
       let engine = null;
       try {
-        engine = Engine.restore(opened.bytes, configText, rt.models, {});
+        engine = Engine.restoreShared(opened.bytes, shared, {});
         applyConsent(engine, consent);
         if (engine.snapshotScope() === "persistent") return { engine, restored: true };
       } catch (e) {
@@ -239,7 +243,7 @@ async function visitorEngine(rt, configText, key, cookies, consent, now) {
       engine?.free();
     }
   }
-  const engine = Engine.create(configText, rt.models, {});
+  const engine = Engine.createShared(shared, {});
   try {
     applyConsent(engine, consent);
   } catch (e) {
@@ -330,10 +334,10 @@ async function personalize(request, url, env, ctx, upstream, bytes) {
     appendVary(headers, ["Cookie"]);
     return new Response(bytes, { status: upstream.status, statusText: upstream.statusText, headers });
   }
-  const { text: configText } = await priorsFor(env, ctx, rt, false);
+  const { shared } = await priorsFor(env, ctx, rt, false);
   const key = await stateKey(env);
   const now = Date.now();
-  const { engine, restored } = await visitorEngine(rt, configText, key, cookies, consent, now);
+  const { engine, restored } = await visitorEngine(rt, shared, key, cookies, consent, now);
   // The measurement gate is asked only when something could be pooled; a fresh engine starts
   // from zero outcomes.
   const poolable = Boolean(env.PRIORS) && !consent.gpc;
@@ -479,7 +483,7 @@ async function rewardEndpoint(request, url, env, ctx) {
   if (opened.status !== "ok") return noState(`the ew_state cookie was ignored (${opened.status})`);
   let engine;
   try {
-    engine = Engine.restore(opened.bytes, rt.configText, rt.models, {});
+    engine = Engine.restoreShared(opened.bytes, rt.shared, {});
   } catch (e) {
     return noState(`the ew_state cookie did not restore (${reason(e)})`);
   }
