@@ -728,7 +728,7 @@ fn explicit_exposure_learns_only_from_what_was_seen() {
 /// as freshly loaded ones, and each copy runs on its own buffers.
 #[test]
 fn shared_model_copies_score_like_fresh_loads() {
-    let loaded = vec![load("purchase-lr"), load("churn-mlp"), load("purchase-gbt")];
+    let loaded = [load("purchase-lr"), load("churn-mlp"), load("purchase-gbt")];
     let copies = || -> Vec<_> { loaded.iter().map(|m| m.try_clone().unwrap()).collect() };
     let mut a = Engine::new(no_holdout(), copies(), seeded(2), T0).unwrap();
     let mut b = Engine::new(
