@@ -487,6 +487,17 @@ struct Pending {
     context: Vec<f32>,
 }
 
+impl Pending {
+    /// Marks the decision shown; the first time, it counts on its slot (cap, trials).
+    fn mark_exposed(&mut self, slots: &mut [SlotRuntime], now_ms: f64) {
+        if !std::mem::replace(&mut self.exposed, true) {
+            if let Some(s) = slots.get_mut(self.slot) {
+                s.count_shown(self.arm, self.learn, now_ms);
+            }
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct ScoreKey {
     events: u64,
@@ -1302,12 +1313,7 @@ impl Engine {
         p.rewarded = true;
         // A reward implies the visitor saw it (a click on a variant that was never reported
         // visible, say).
-        let first_exposure = !std::mem::replace(&mut p.exposed, true);
-        if first_exposure {
-            if let Some(s) = self.slots.get_mut(p.slot) {
-                s.count_shown(p.arm, p.learn, now_ms);
-            }
-        }
+        p.mark_exposed(&mut self.slots, now_ms);
         if p.learn {
             if let Some(s) = self.slots.get_mut(p.slot) {
                 let ctx = PolicyContext { values: &p.context };
@@ -1354,12 +1360,7 @@ impl Engine {
             self.config.reward_window_s,
             decision_id,
         )?;
-        if !std::mem::replace(&mut p.exposed, true) {
-            let (slot, arm, learn) = (p.slot, p.arm, p.learn);
-            if let Some(s) = self.slots.get_mut(slot) {
-                s.count_shown(arm, learn, now_ms);
-            }
-        }
+        p.mark_exposed(&mut self.slots, now_ms);
         Ok(())
     }
 

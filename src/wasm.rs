@@ -100,6 +100,10 @@ fn non_finite_field(v: &JsValue) -> Option<(&'static str, String)> {
     None
 }
 
+fn parse_config(v: &JsValue) -> Result<EngineConfig, JsValue> {
+    EngineConfig::from_json(&json_text(v, "config")?).map_err(|e| to_js(e.into()))
+}
+
 fn bytes_of(v: &JsValue, what: &str) -> Result<Vec<u8>, JsValue> {
     if let Some(u8a) = v.dyn_ref::<js_sys::Uint8Array>() {
         return Ok(u8a.to_vec());
@@ -198,8 +202,7 @@ impl JsShared {
     /// would for a bad config or model, and `invalid_argument` for a model that cannot be shared
     /// (one that runs on tract).
     pub fn load(config: JsValue, models: JsValue) -> Result<JsShared, JsValue> {
-        let config =
-            EngineConfig::from_json(&json_text(&config, "config")?).map_err(|e| to_js(e.into()))?;
+        let config = parse_config(&config)?;
         let models = load_models(&models)?;
         if models.iter().any(|m| m.try_clone().is_none()) {
             return Err(bad_arg(
@@ -228,17 +231,37 @@ impl JsEngine {
         self.fixed_now.unwrap_or_else(js_sys::Date::now)
     }
 
+    /// A fresh engine (`create`, `createShared`), the clock from `options.now` or `Date.now()`.
+    fn made(
+        config: EngineConfig,
+        models: Vec<PropensityModel>,
+        options: &JsValue,
+    ) -> Result<JsEngine, JsValue> {
+        let (opts, fixed_now) = parse_options(options)?;
+        let now = fixed_now.unwrap_or_else(js_sys::Date::now);
+        let inner = Engine::new(config, models, opts, now).map_err(to_js)?;
+        Ok(JsEngine { inner, fixed_now })
+    }
+
+    /// An engine from snapshot bytes (`restore`, `restoreShared`).
+    fn restored(
+        bytes: &[u8],
+        config: EngineConfig,
+        models: Vec<PropensityModel>,
+        options: &JsValue,
+    ) -> Result<JsEngine, JsValue> {
+        let (_, fixed_now) = parse_options(options)?;
+        let now = fixed_now.unwrap_or_else(js_sys::Date::now);
+        let inner = Engine::restore(bytes, config, models, now).map_err(to_js)?;
+        Ok(JsEngine { inner, fixed_now })
+    }
+
     /// `Engine.create(config, models, options?)`: config is an object or JSON text; models an
     /// array of `{manifest, onnx}` (manifest object or JSON text, onnx a Uint8Array);
     /// options `{seed, sessionStart, visitorId, now}`.
     pub fn create(config: JsValue, models: JsValue, options: JsValue) -> Result<JsEngine, JsValue> {
-        let config =
-            EngineConfig::from_json(&json_text(&config, "config")?).map_err(|e| to_js(e.into()))?;
-        let models = load_models(&models)?;
-        let (opts, fixed_now) = parse_options(&options)?;
-        let now = fixed_now.unwrap_or_else(js_sys::Date::now);
-        let inner = Engine::new(config, models, opts, now).map_err(to_js)?;
-        Ok(JsEngine { inner, fixed_now })
+        let config = parse_config(&config)?;
+        Self::made(config, load_models(&models)?, &options)
     }
 
     /// `Engine.restore(bytes, config, models, options?)`: an engine from `snapshot()` bytes.
@@ -249,13 +272,8 @@ impl JsEngine {
         options: JsValue,
     ) -> Result<JsEngine, JsValue> {
         let bytes = bytes_of(&bytes, "snapshot")?;
-        let config =
-            EngineConfig::from_json(&json_text(&config, "config")?).map_err(|e| to_js(e.into()))?;
-        let models = load_models(&models)?;
-        let (_, fixed_now) = parse_options(&options)?;
-        let now = fixed_now.unwrap_or_else(js_sys::Date::now);
-        let inner = Engine::restore(&bytes, config, models, now).map_err(to_js)?;
-        Ok(JsEngine { inner, fixed_now })
+        let config = parse_config(&config)?;
+        Self::restored(&bytes, config, load_models(&models)?, &options)
     }
 
     /// `Engine.createShared(shared, options?)`: like `create`, with the config and models of a
@@ -263,10 +281,7 @@ impl JsEngine {
     #[wasm_bindgen(js_name = createShared)]
     pub fn create_shared(shared: &JsShared, options: JsValue) -> Result<JsEngine, JsValue> {
         let (config, models) = shared.parts();
-        let (opts, fixed_now) = parse_options(&options)?;
-        let now = fixed_now.unwrap_or_else(js_sys::Date::now);
-        let inner = Engine::new(config, models, opts, now).map_err(to_js)?;
-        Ok(JsEngine { inner, fixed_now })
+        Self::made(config, models, &options)
     }
 
     /// `Engine.restoreShared(bytes, shared, options?)`: like `restore`, with a [`Shared`].
@@ -278,10 +293,7 @@ impl JsEngine {
     ) -> Result<JsEngine, JsValue> {
         let bytes = bytes_of(&bytes, "snapshot")?;
         let (config, models) = shared.parts();
-        let (_, fixed_now) = parse_options(&options)?;
-        let now = fixed_now.unwrap_or_else(js_sys::Date::now);
-        let inner = Engine::restore(&bytes, config, models, now).map_err(to_js)?;
-        Ok(JsEngine { inner, fixed_now })
+        Self::restored(&bytes, config, models, &options)
     }
 
     /// Records one event `{kind, ts?, category?, price?, item_id?, query?, name?, value?}`.
