@@ -447,8 +447,10 @@ function consentChanged(change, source) {
   // What the visitor may see changed: decide the slots again under the new purposes.
   const personalized = [...decisions.values()].some((d) => d.source !== 'no_consent' && d.source !== 'holdout');
   const allowed = change.purposes && (change.purposes.personalization || change.session_personalization);
-  if (!!allowed !== personalized || change.wiped) decideAll([...elementsBySlot.keys()]);
-  persist();
+  // decideAll stores the state itself; otherwise (and while starting, before any slot is known)
+  // one debounced store serves every consent source that speaks.
+  if (elementsBySlot.size > 0 && (!!allowed !== personalized || change.wiped)) decideAll([...elementsBySlot.keys()]);
+  else schedulePersist();
 }
 
 function setConsent(purposes) {
@@ -463,7 +465,7 @@ function withdraw() {
   if (!engine) {
     if (!failed) queue.push(['withdraw']);
     // Whatever happens to the engine, nothing of ours stays behind.
-    for (const [, s] of storages()) s.removeItem('edgewise:state');
+    for (const [, s] of storages()) s.removeItem(stateKey());
     return null;
   }
   const change = consent('withdraw', undefined, 'withdraw');
@@ -558,6 +560,9 @@ function schedulePersist() {
 
 /** Stores the snapshot where the gate says it may live; nothing without consent. */
 function persist() {
+  // Stores now: a store still scheduled would only repeat it.
+  clearTimeout(persistTimer);
+  persistTimer = 0;
   if (!engine) return;
   const st = call('state', () => engine.state());
   if (!st) return;
