@@ -27,7 +27,10 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dev dependencies"
-  npm ci --no-audit --no-fund
+  # Not `npm ci`: the registry here lacks workerd's darwin/windows optional packages, so the lock
+  # file cannot list them and `npm ci` refuses it as "out of sync". `npm install` follows the lock
+  # for everything it lists (exact versions) and skips the unreachable optional platforms.
+  npm install --no-audit --no-fund --no-save
 else
   say "node_modules present"
 fi
