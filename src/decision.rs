@@ -16,7 +16,7 @@ use crate::consent::{
     ConsentConfig, ConsentModeSignals, ConsentState, Effective, Purposes, Receipt,
 };
 use crate::error::{ConfigError, DecisionError, Error, EventError, ModelError};
-use crate::event::{fnv1a64, EventInput, Session, SessionLimits};
+use crate::event::{fnv1a64, EventInput, EventKind, Session, SessionLimits, KIND_COUNT};
 use crate::features::{validate_context, Context};
 use crate::model::{valid_ident, PropensityModel};
 use crate::profile::{
@@ -918,6 +918,35 @@ impl Engine {
         };
         for (index, e) in events.iter().enumerate() {
             match self.session.push(e, now_ms) {
+                Ok(()) => report.accepted += 1,
+                Err(err) => report.reject(index, &err),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Records a batch whose kinds are codes ([`EventKind::from_code`]; `EventInput::kind` is
+    /// not read): the columnar ingestion path. Valid rows are kept, invalid ones reported with
+    /// their index, as in [`Engine::track_many`].
+    pub fn track_coded<'a>(
+        &mut self,
+        rows: impl IntoIterator<Item = (u8, EventInput<'a>)>,
+        now_ms: f64,
+    ) -> Result<TrackReport, Error> {
+        check_now(now_ms)?;
+        let mut report = TrackReport {
+            accepted: 0,
+            rejected: Vec::new(),
+            rejected_count: 0,
+        };
+        for (index, (code, e)) in rows.into_iter().enumerate() {
+            let pushed = match EventKind::from_code(code) {
+                Some(kind) => self.session.push_kind(kind, &e, now_ms),
+                None => Err(EventError::UnknownKind {
+                    kind: format!("code {code} (codes are 0..{KIND_COUNT}, in eventKinds() order)"),
+                }),
+            };
+            match pushed {
                 Ok(()) => report.accepted += 1,
                 Err(err) => report.reject(index, &err),
             }

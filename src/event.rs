@@ -77,6 +77,12 @@ impl EventKind {
     pub fn parse(s: &str) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// The kind with code `code` (its position in [`EventKind::ALL`]): the columnar batches'
+    /// encoding.
+    pub fn from_code(code: u8) -> Option<EventKind> {
+        EventKind::ALL.get(usize::from(code)).copied()
+    }
 }
 
 /// An event as it arrives from outside, not yet validated. Strings are borrowed where the
@@ -400,10 +406,32 @@ impl Session {
         Ok(())
     }
 
+    /// Like [`Session::push`] with the kind already known (`input.kind` is not read): the
+    /// columnar ingestion path, which carries kinds as codes.
+    pub fn push_kind(
+        &mut self,
+        kind: EventKind,
+        input: &EventInput<'_>,
+        now_ms: f64,
+    ) -> Result<(), EventError> {
+        let ev = self.validate_kind(kind, input, now_ms)?;
+        self.store(ev);
+        Ok(())
+    }
+
     fn validate(&mut self, input: &EventInput<'_>, now_ms: f64) -> Result<Event, EventError> {
         let kind = EventKind::parse(&input.kind).ok_or_else(|| EventError::UnknownKind {
             kind: truncate(&input.kind, 64),
         })?;
+        self.validate_kind(kind, input, now_ms)
+    }
+
+    fn validate_kind(
+        &mut self,
+        kind: EventKind,
+        input: &EventInput<'_>,
+        now_ms: f64,
+    ) -> Result<Event, EventError> {
         let ts = input.ts.unwrap_or(now_ms);
         if !ts.is_finite() || ts <= 0.0 {
             return Err(EventError::InvalidTimestamp { ts });

@@ -307,11 +307,23 @@ impl JsEngine {
 
     /// Records an array of events; returns `{accepted, rejected: [{index, code, message}], rejected_count}`.
     /// Valid events are kept even when others in the batch are rejected.
+    ///
+    /// Or a columnar batch, the fast path (no JSON): `{kind: Uint8Array, ts: Float64Array,
+    /// value?: Float64Array, price?: Float64Array, category?, item_id?, query?, name?}` with
+    /// `kind[i]` a code from `eventKinds()`, `NaN` for an absent `ts` (the engine clock),
+    /// `value` or `price`, and the string columns arrays of strings (`null`/`undefined` =
+    /// absent). Every column has the batch's length.
     #[wasm_bindgen(js_name = trackMany)]
     pub fn track_many(&mut self, events: JsValue) -> Result<JsValue, JsValue> {
         let now = self.now();
         if !js_sys::Array::is_array(&events) {
-            return Err(bad_arg("trackMany takes an array of events"));
+            if events.is_object() {
+                let report = self.track_columns(&events, now)?;
+                return serialize(&report);
+            }
+            return Err(bad_arg(
+                "trackMany takes an array of events or a columnar batch {kind: Uint8Array, ts: Float64Array, ...}",
+            ));
         }
         // One JSON.stringify for the whole batch, then borrowed parsing in Rust: far cheaper
         // than a JS property lookup per field, and unknown fields are caught.
@@ -539,6 +551,147 @@ impl JsEngine {
             restore_notes: self.inner.restore_notes(),
         })
     }
+}
+
+const COLUMNS: [&str; 8] = [
+    "kind", "ts", "value", "price", "category", "item_id", "query", "name",
+];
+
+/// A numeric column of a columnar batch: absent, or a `Float64Array` of `n` entries.
+fn f64_column(batch: &JsValue, key: &str, n: usize) -> Result<Option<Vec<f64>>, JsValue> {
+    let v = js_sys::Reflect::get(batch, &JsValue::from_str(key)).unwrap_or_default();
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    let Some(a) = v.dyn_ref::<js_sys::Float64Array>() else {
+        return Err(bad_arg(&format!(
+            "trackMany batch: `{key}` must be a Float64Array (NaN = absent)"
+        )));
+    };
+    if a.length() as usize != n {
+        return Err(bad_arg(&format!(
+            "trackMany batch: `{key}` has {} entries, `kind` has {n}",
+            a.length()
+        )));
+    }
+    Ok(Some(a.to_vec()))
+}
+
+/// A string column of a columnar batch: absent, or an array of `n` strings or null/undefined.
+fn str_column(
+    batch: &JsValue,
+    key: &str,
+    n: usize,
+) -> Result<Option<Vec<Option<String>>>, JsValue> {
+    let v = js_sys::Reflect::get(batch, &JsValue::from_str(key)).unwrap_or_default();
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    let Some(a) = v.dyn_ref::<js_sys::Array>() else {
+        return Err(bad_arg(&format!(
+            "trackMany batch: `{key}` must be an array of strings (null = absent)"
+        )));
+    };
+    if a.length() as usize != n {
+        return Err(bad_arg(&format!(
+            "trackMany batch: `{key}` has {} entries, `kind` has {n}",
+            a.length()
+        )));
+    }
+    let mut out = Vec::with_capacity(n);
+    for (i, x) in a.iter().enumerate() {
+        if x.is_null() || x.is_undefined() {
+            out.push(None);
+        } else if let Some(s) = x.as_string() {
+            out.push(Some(s));
+        } else {
+            return Err(bad_arg(&format!(
+                "trackMany batch: `{key}[{i}]` must be a string, null or undefined"
+            )));
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Row `i` of a string column, borrowed.
+fn text_cell(c: &Option<Vec<Option<String>>>, i: usize) -> Option<std::borrow::Cow<'_, str>> {
+    c.as_ref()
+        .and_then(|c| c.get(i))
+        .and_then(|s| s.as_deref())
+        .map(std::borrow::Cow::Borrowed)
+}
+
+impl JsEngine {
+    /// The columnar form of `trackMany`: columns are copied into wasm memory once and each row
+    /// goes to the session without any JSON.
+    fn track_columns(&mut self, batch: &JsValue, now: f64) -> Result<TrackReport, JsValue> {
+        let keys = js_sys::Object::keys(batch.unchecked_ref::<js_sys::Object>());
+        for k in keys.iter() {
+            let k = k.as_string().unwrap_or_default();
+            if !COLUMNS.contains(&k.as_str()) {
+                return Err(bad_arg(&format!(
+                    "trackMany batch: unknown column `{k}`; columns are {}",
+                    COLUMNS.join(", ")
+                )));
+            }
+        }
+        let kind = js_sys::Reflect::get(batch, &JsValue::from_str("kind")).unwrap_or_default();
+        let Some(kind) = kind.dyn_ref::<js_sys::Uint8Array>().map(|a| a.to_vec()) else {
+            return Err(bad_arg(
+                "trackMany batch: `kind` must be a Uint8Array of codes from eventKinds()",
+            ));
+        };
+        let n = kind.len();
+        let Some(ts) = f64_column(batch, "ts", n)? else {
+            return Err(bad_arg(
+                "trackMany batch: `ts` (Float64Array, ms since the epoch; NaN = now) is required",
+            ));
+        };
+        let value = f64_column(batch, "value", n)?;
+        let price = f64_column(batch, "price", n)?;
+        let category = str_column(batch, "category", n)?;
+        let item_id = str_column(batch, "item_id", n)?;
+        let query = str_column(batch, "query", n)?;
+        let name = str_column(batch, "name", n)?;
+        let num = |c: &Option<Vec<f64>>, i: usize| {
+            c.as_ref()
+                .and_then(|c| c.get(i).copied())
+                .filter(|x| !x.is_nan())
+        };
+        let rows = kind.iter().enumerate().map(|(i, &code)| {
+            (
+                code,
+                EventInput {
+                    kind: std::borrow::Cow::Borrowed(""),
+                    ts: ts.get(i).copied().filter(|x| !x.is_nan()),
+                    category: text_cell(&category, i),
+                    price: num(&price, i),
+                    item_id: text_cell(&item_id, i),
+                    query: text_cell(&query, i),
+                    name: text_cell(&name, i),
+                    value: num(&value, i),
+                },
+            )
+        });
+        self.inner.track_coded(rows, now).map_err(to_js)
+    }
+}
+
+/// The event kinds in code order: `eventKinds()[code]` is the kind a columnar `trackMany`
+/// batch means by `code`.
+#[wasm_bindgen(js_name = eventKinds)]
+pub fn event_kinds() -> Vec<String> {
+    crate::event::EventKind::ALL
+        .iter()
+        .map(|k| k.as_str().to_owned())
+        .collect()
+}
+
+/// Bytes of the module's linear memory (it only grows): what the engine, its models and
+/// sessions hold, plus the allocator's free space.
+#[wasm_bindgen(js_name = memoryBytes)]
+pub fn memory_bytes() -> f64 {
+    (core::arch::wasm32::memory_size(0) as f64) * 65_536.0
 }
 
 /// The runtime's version (Cargo package version).
