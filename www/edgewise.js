@@ -20,12 +20,24 @@
 // - counts a decision as exposed when its element is visible (IntersectionObserver), rewards
 //   clicks and named events, and sends sync payloads with sendBeacon only when the gate in
 //   Rust released one.
-import init, * as wasm from '../pkg/web/edgewise.js';
+//
+// Its size is budgeted (`[include] budget` in wasm-pack.toml), so it is written small: repeated
+// attribute names are constants, engine calls go through `ask`, errors through `err`.
+// scripts/build-www.mjs minifies it, mangles the private `__ew…` fields of its own records, and
+// adapts the wasm-bindgen glue: it exports the glue's instantiation internals (the include
+// fetches and instantiates the module itself, so the glue's generic loader is not bundled) and
+// shortens the import names (see `importNamed`).
+import { Engine, Shared, build, simulate, version, __wbg_get_imports, __wbg_finalize_init } from '../pkg/web/edgewise.js';
 
 const VERSION = '0.1.0';
-const DEFAULT_ANTI_FLICKER_MS = 300;
 const CLASS_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 const SLOT_ATTR = 'data-ew-slot';
+const FIELD_ATTR = 'data-ew-field';
+const DECISION_ATTR = 'data-ew-decision';
+const DEFAULT = 'default';
+const LOCAL = 'localStorage';
+const SESSION = 'sessionStorage';
+const SAME_ORIGIN = { credentials: 'same-origin' };
 
 const listeners = new Map();
 const reported = new Set();
@@ -37,9 +49,11 @@ let failed = null;
 let revealTimer = 0;
 let engineConfig = null;
 let models = null;
+let wasmExports = null; // the instance's exports, once loaded
 const decisions = new Map(); // slot id -> decision (the one applied on this page)
 const elementsBySlot = new Map(); // slot id -> Set<Element>
-const originals = new WeakMap(); // element -> {text, classes, fields} before we touched it
+const originals = new WeakMap(); // element -> {__ewText, __ewClasses, __ewFields} before we touched it
+const visibility = new WeakMap(); // element -> its own style.visibility while we hide it
 const exposed = new Set(); // decision ids reported visible
 const rewarded = new Set(); // decision ids rewarded
 const recentEvents = [];
@@ -54,134 +68,145 @@ let maxScroll = 0;
 
 // ---------------------------------------------------------------- small helpers
 
-function emit(name, detail) {
-  const set = listeners.get(name);
-  if (!set) return;
-  for (const fn of [...set]) {
+/** An Error with a `code`, as the engine's errors have. */
+const err = (code, message) => Object.assign(new Error(message), { code });
+
+/** What to say about a thrown value. */
+const text = (e) => String((e && e.message) || e);
+
+const emit = (name, detail) => {
+  for (const fn of [...(listeners.get(name) || [])]) {
     try {
       fn(detail);
     } catch (e) {
       reportOnce(`listener:${name}`, `a '${name}' listener threw: ${e && e.message}`);
     }
   }
-}
+};
 
 /** One console line per distinct problem; every problem also reaches on('error'). */
-function reportOnce(key, message, error) {
+const reportOnce = (key, message, error) => {
   if (!reported.has(key)) {
     reported.add(key);
     console.error(`edgewise: ${message}`);
   }
   emit('error', { message, code: (error && error.code) || key.split(':')[0], error });
-}
+};
 
-function storages() {
-  const out = [];
-  for (const name of ['localStorage', 'sessionStorage']) {
-    try {
-      const s = window[name];
-      if (s) out.push([name, s]);
-    } catch {
-      // Storage access throws when the browser blocks it: act as if there were none.
-    }
+const storage = (name) => {
+  try {
+    return window[name] || null;
+  } catch {
+    // Storage access throws when the browser blocks it: act as if there were none.
+    return null;
   }
-  return out;
-}
+};
 
-function storage(name) {
-  for (const [n, s] of storages()) if (n === name) return s;
-  return null;
-}
+const storages = () => [storage(LOCAL), storage(SESSION)].filter(Boolean);
 
-function b64encode(bytes) {
+const b64encode = (bytes) => {
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
   return btoa(s);
-}
+};
 
-function b64decode(text) {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
+const b64decode = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
-function stateKey() {
+const stateKey = () => {
   const prefix = (engineConfig && typeof engineConfig.storage_prefix === 'string' && engineConfig.storage_prefix) || 'edgewise';
   return `${prefix}:state`;
-}
+};
 
-function call(what, fn) {
+/** Deletes our stored state from both storages. */
+const forget = () => {
+  for (const s of storages()) s.removeItem(stateKey());
+};
+
+const call = (what, fn) => {
   try {
     return fn();
   } catch (e) {
-    reportOnce(`${(e && e.code) || 'error'}:${what}`, `${what} failed: ${(e && e.message) || e}`, e);
+    reportOnce(`${(e && e.code) || 'error'}:${what}`, `${what} failed: ${text(e)}`, e);
     return undefined;
   }
-}
+};
+
+/** `engine[method](arg)` through `call`, reported under the method's name. */
+const ask = (method, arg) => call(method, () => engine[method](arg));
+
+/** Whether the consent lets anything of ours live in storage. */
+const mayStore = (st) => st.consent.personalization || st.consent.storage;
+
+/** Replaces `obj[name]` with a function that calls it, then `after(args)`. */
+const wrap = (obj, name, after) => {
+  const orig = obj[name];
+  obj[name] = function (...args) {
+    const r = orig.apply(this, args);
+    after(args);
+    return r;
+  };
+};
 
 // ---------------------------------------------------------------- anti-flicker
 
-function markPending(root = document) {
-  for (const el of root.querySelectorAll(`[${SLOT_ATTR}]`)) {
+const markPending = () => {
+  for (const el of document.querySelectorAll(`[${SLOT_ATTR}]`)) {
     if (el.hasAttribute('data-ew-state')) continue;
-    if (el.hasAttribute('data-ew-decision')) {
+    if (el.hasAttribute(DECISION_ATTR)) {
       // Decided at the edge (www/edge) before the HTML arrived: leave it as it is.
       el.setAttribute('data-ew-state', 'edge');
       continue;
     }
     el.setAttribute('data-ew-state', 'pending');
     // CSSOM, not a style attribute: allowed under a CSP without 'unsafe-inline' styles.
-    el.__ewVisibility = el.style.visibility;
+    visibility.set(el, el.style.visibility);
     el.style.visibility = 'hidden';
   }
-}
+};
 
-function reveal(el, state) {
+const reveal = (el, state) => {
   if (el.getAttribute('data-ew-state') === 'pending') {
-    el.style.visibility = el.__ewVisibility || '';
+    el.style.visibility = visibility.get(el) || '';
   }
   el.setAttribute('data-ew-state', state);
-}
+};
 
-function revealAll(state) {
+const revealAll = (state) => {
   for (const el of document.querySelectorAll(`[${SLOT_ATTR}][data-ew-state="pending"]`)) reveal(el, state);
-}
+};
 
 // ---------------------------------------------------------------- applying decisions
 
-function remember(el) {
-  if (originals.has(el)) return originals.get(el);
-  const fields = new Map();
-  for (const f of el.querySelectorAll('[data-ew-field]')) fields.set(f, f.textContent);
-  const o = { text: el.textContent, classes: [...el.classList], fields };
-  originals.set(el, o);
+const remember = (el) => {
+  let o = originals.get(el);
+  if (!o) {
+    const fields = new Map();
+    for (const f of el.querySelectorAll(`[${FIELD_ATTR}]`)) fields.set(f, f.textContent);
+    originals.set(el, (o = { __ewText: el.textContent, __ewClasses: [...el.classList], __ewFields: fields }));
+  }
   return o;
-}
+};
 
-function layoutAllowList(el) {
-  const own = (el.getAttribute('data-ew-layouts') || '').split(/\s+/).filter(Boolean);
+const layoutAllowList = (el) => {
+  const own = (el.getAttribute('data-ew-layouts') || '').match(/\S+/g) || [];
   const cfg = (settings && Array.isArray(settings.layout_classes) && settings.layout_classes) || [];
   return new Set([...own, ...cfg].filter((c) => CLASS_RE.test(c)));
-}
+};
 
-/** Puts a decision into one element, as text only. Returns false when it could not. */
-function applyTo(el, d, isDefault) {
-  const o = remember(el);
-  if (isDefault) {
-    restoreOriginal(el, o);
-    return true;
-  }
+/** Puts a (non-default) decision into one element, as text only. Returns false when it could not. */
+const applyTo = (el, d) => {
+  remember(el);
+  const content = d.content;
   if (d.kind === 'copy') {
-    if (typeof d.content !== 'string') return false;
-    el.textContent = d.content;
+    if (typeof content !== 'string') return false;
+    el.textContent = content;
     return true;
   }
   if (d.kind === 'layout') {
-    const cls = typeof d.content === 'string' ? d.content : d.content && d.content.class;
+    const cls = typeof content === 'string' ? content : content && content.class;
     const allowed = layoutAllowList(el);
     if (typeof cls !== 'string' || !allowed.has(cls)) {
-      reportOnce(`layout_not_allowed:${d.slot}:${cls}`, `slot "${d.slot}": layout class ${JSON.stringify(cls)} is not in the allow-list (data-ew-layouts or layout_classes); showing the default`);
+      reportOnce(`layout_not_allowed:${d.slot}:${cls}`, `slot "${d.slot}": layout class ${JSON.stringify(cls)} is not in the allow-list (data-ew-layouts or layout_classes); showing the default content`);
       return false;
     }
     for (const c of allowed) el.classList.remove(c);
@@ -189,73 +214,73 @@ function applyTo(el, d, isDefault) {
     return true;
   }
   if (d.kind === 'offer') {
-    if (!d.content || typeof d.content !== 'object' || Array.isArray(d.content)) return false;
+    if (!content || typeof content !== 'object' || Array.isArray(content)) return false;
     let filled = 0;
-    for (const f of el.querySelectorAll('[data-ew-field]')) {
-      const v = d.content[f.getAttribute('data-ew-field')];
+    for (const f of el.querySelectorAll(`[${FIELD_ATTR}]`)) {
+      const v = content[f.getAttribute(FIELD_ATTR)];
       if (typeof v === 'string' || typeof v === 'number') {
-        f.textContent = String(v);
+        f.textContent = v;
         filled++;
       }
     }
-    if (filled === 0) {
+    if (!filled) {
       // No template fields: the offer's text in one line.
-      const parts = Object.values(d.content).filter((v) => typeof v === 'string');
-      if (parts.length === 0) return false;
+      const parts = Object.values(content).filter((v) => typeof v === 'string');
+      if (!parts.length) return false;
       el.textContent = parts.join(' — ');
     }
     return true;
   }
   return false;
-}
+};
 
-function restoreOriginal(el, o) {
-  if (o.fields.size > 0) {
-    for (const [f, text] of o.fields) f.textContent = text;
-  } else if (el.textContent !== o.text && el.children.length === 0) {
-    el.textContent = o.text;
+const restoreOriginal = (el) => {
+  const o = remember(el);
+  if (o.__ewFields.size) {
+    for (const [f, text] of o.__ewFields) f.textContent = text;
+  } else if (el.textContent !== o.__ewText && !el.children.length) {
+    el.textContent = o.__ewText;
   }
-  const allowed = layoutAllowList(el);
-  for (const c of allowed) if (!o.classes.includes(c)) el.classList.remove(c);
-  for (const c of o.classes) el.classList.add(c);
-}
+  for (const c of layoutAllowList(el)) if (!o.__ewClasses.includes(c)) el.classList.remove(c);
+  for (const c of o.__ewClasses) el.classList.add(c);
+};
 
-function defaultVariant(slot) {
-  const s = engineConfig && Array.isArray(engineConfig.slots) ? engineConfig.slots.find((x) => x && x.id === slot) : null;
-  return s ? s.default : undefined;
-}
+/** The engine config's entry for a slot, if it has one. */
+const slotConfig = (slot) =>
+  engineConfig && Array.isArray(engineConfig.slots) ? engineConfig.slots.find((s) => s && s.id === slot) : undefined;
 
-function decideSlot(slot) {
+const decideSlot = (slot) => {
   const d = call(`decide("${slot}")`, () => engine.decide(slot));
+  const els = elementsBySlot.get(slot) || [];
   if (!d) {
     // The engine could not decide: this slot shows its default now.
-    for (const el of elementsBySlot.get(slot) || []) {
-      restoreOriginal(el, remember(el));
-      reveal(el, 'default');
+    for (const el of els) {
+      restoreOriginal(el);
+      reveal(el, DEFAULT);
     }
-    return null;
+    return;
   }
   decisions.set(slot, d);
-  const els = elementsBySlot.get(slot) || new Set();
-  const isDefault = d.variant_id === defaultVariant(slot);
+  const def = (slotConfig(slot) || {}).default;
   for (const el of els) {
-    const ok = applyTo(el, d, isDefault);
-    el.setAttribute('data-ew-variant', ok ? d.variant_id : String(defaultVariant(slot)));
-    el.setAttribute('data-ew-decision', d.decision_id);
+    const isDefault = d.variant_id === def;
+    if (isDefault) restoreOriginal(el);
+    const ok = isDefault || applyTo(el, d);
+    el.setAttribute('data-ew-variant', ok ? d.variant_id : String(def));
+    el.setAttribute(DECISION_ATTR, d.decision_id);
     el.setAttribute('data-ew-source', ok ? d.source : 'error');
-    if (!ok) restoreOriginal(el, remember(el));
+    if (!ok) restoreOriginal(el);
     reveal(el, 'applied');
     if (observer) observer.observe(el);
   }
   if (!observer) expose(d); // no IntersectionObserver: count it as shown
   emit('decision', d);
   debugRender();
-  return d;
-}
+};
 
-function scanSlots(root = document) {
+const scanSlots = () => {
   const fresh = new Set();
-  for (const el of root.querySelectorAll(`[${SLOT_ATTR}]`)) {
+  for (const el of document.querySelectorAll(`[${SLOT_ATTR}]`)) {
     const slot = el.getAttribute(SLOT_ATTR);
     if (!slot || el.getAttribute('data-ew-state') === 'edge') continue;
     let set = elementsBySlot.get(slot);
@@ -266,48 +291,47 @@ function scanSlots(root = document) {
     }
   }
   // Forget elements a SPA removed.
-  for (const [slot, set] of elementsBySlot) for (const el of set) if (!el.isConnected) set.delete(el);
+  for (const set of elementsBySlot.values()) for (const el of set) if (!el.isConnected) set.delete(el);
   return fresh;
-}
+};
 
-function decideAll(slots) {
+const decideAll = (slots) => {
   if (!engine) {
-    revealAll('default');
+    revealAll(DEFAULT);
     return;
   }
   for (const slot of slots) {
-    if (!engineConfig.slots.some((s) => s && s.id === slot)) {
-      reportOnce(`unknown_slot:${slot}`, `data-ew-slot="${slot}" is not a slot of the config; its default content stays`);
-      for (const el of elementsBySlot.get(slot) || []) reveal(el, 'default');
+    if (slotConfig(slot)) {
+      decideSlot(slot);
       continue;
     }
-    decideSlot(slot);
+    reportOnce(`unknown_slot:${slot}`, `data-ew-slot="${slot}" is not a slot of the config; showing the default content`);
+    for (const el of elementsBySlot.get(slot) || []) reveal(el, DEFAULT);
   }
   persist();
-}
+};
 
 // ---------------------------------------------------------------- exposures and rewards
 
-function expose(d) {
+const expose = (d) => {
   if (!d || exposed.has(d.decision_id)) return;
   exposed.add(d.decision_id);
-  call('expose', () => engine.expose(d.decision_id));
+  ask('expose', d.decision_id);
   emit('exposure', d);
   schedulePersist();
-}
+};
 
-function onVisible(entries) {
+const onVisible = (entries) => {
   for (const entry of entries) {
     if (!entry.isIntersecting) continue;
-    const id = entry.target.getAttribute('data-ew-decision');
+    const id = entry.target.getAttribute(DECISION_ATTR);
     for (const d of decisions.values()) if (d.decision_id === id) expose(d);
     observer.unobserve(entry.target);
   }
-}
+};
 
-function rewardDecision(d, value, why) {
-  if (!d || rewarded.has(d.decision_id) || !engine) return false;
-  if (!(d.source === 'explore' || d.source === 'exploit' || d.source === 'rule')) return false;
+const rewardDecision = (d, value, why) => {
+  if (!d || rewarded.has(d.decision_id) || !engine || !['explore', 'exploit', 'rule'].includes(d.source)) return false;
   rewarded.add(d.decision_id);
   const ok = call('reward', () => {
     engine.reward(d.decision_id, value);
@@ -318,18 +342,20 @@ function rewardDecision(d, value, why) {
     schedulePersist();
   }
   return !!ok;
-}
+};
 
-function rewardEvent(kind) {
-  const map = (settings && settings.rewards && settings.rewards.events) || {};
-  const value = map[kind];
+/** The site config's `rewards` ({} when it has none). */
+const rewards = () => (settings && settings.rewards) || {};
+
+const rewardEvent = (kind) => {
+  const value = (rewards().events || {})[kind];
   if (typeof value !== 'number') return;
   for (const d of decisions.values()) if (exposed.has(d.decision_id)) rewardDecision(d, value, kind);
-}
+};
 
 // ---------------------------------------------------------------- events
 
-function track(event) {
+const track = (event) => {
   if (!event || typeof event !== 'object') {
     reportOnce('event_malformed:track', 'track() takes an object like {kind: "purchase"}');
     return false;
@@ -351,9 +377,9 @@ function track(event) {
   rewardEvent(e.kind);
   schedulePersist();
   return true;
-}
+};
 
-function pageView() {
+const pageView = () => {
   const path = location.pathname + location.search;
   if (path === lastPath) return false;
   lastPath = path;
@@ -361,29 +387,27 @@ function pageView() {
   maxScroll = 0;
   track({ kind: 'page_view' });
   return true;
-}
+};
 
-function onClick(ev) {
+const onClick = (ev) => {
   const el = ev.target && ev.target.closest ? ev.target.closest(`[${SLOT_ATTR}]`) : null;
   if (!el) return;
   track({ kind: 'click' });
-  const slot = el.getAttribute(SLOT_ATTR);
-  const d = decisions.get(slot);
-  const value = settings && settings.rewards && settings.rewards.click;
+  const d = decisions.get(el.getAttribute(SLOT_ATTR));
+  const value = rewards().click;
   if (d && typeof value === 'number') {
     expose(d); // a click implies it was seen
     rewardDecision(d, value, 'click');
   }
-}
+};
 
 let scrollTimer = 0;
-function onScroll() {
+const onScroll = () => {
   if (scrollTimer) return;
   scrollTimer = setTimeout(() => {
     scrollTimer = 0;
-    const doc = document.documentElement;
-    const range = Math.max(1, doc.scrollHeight - window.innerHeight);
-    const depth = Math.min(1, Math.max(0, window.scrollY / range));
+    const range = Math.max(1, document.documentElement.scrollHeight - innerHeight);
+    const depth = Math.min(1, Math.max(0, scrollY / range));
     // Report in quarters, so a long page yields at most four scroll events.
     const q = Math.floor(depth * 4) / 4;
     if (q > maxScroll) {
@@ -391,16 +415,22 @@ function onScroll() {
       track({ kind: 'scroll', value: q });
     }
   }, 200);
-}
+};
 
-function dwell() {
+const dwell = () => {
   if (!pageShownAt) return;
   const s = (performance.now() - pageShownAt) / 1000;
   pageShownAt = 0;
   if (s >= 1) track({ kind: 'dwell', value: Math.round(s * 10) / 10 });
-}
+};
 
-function onNavigate() {
+/** The page is left (or hidden): the dwell time, then store and send what the gate releases. */
+const leave = () => {
+  dwell();
+  flush();
+};
+
+const onNavigate = () => {
   if (!engine) return;
   dwell();
   if (!pageView()) return;
@@ -409,40 +439,32 @@ function onNavigate() {
     markPending();
     decideAll(scanSlots());
   }, 0);
-}
+};
 
-function hookHistory() {
-  for (const m of ['pushState', 'replaceState']) {
-    const orig = history[m];
-    if (typeof orig !== 'function') continue;
-    history[m] = function (...args) {
-      const r = orig.apply(this, args);
-      onNavigate();
-      return r;
-    };
-  }
-  window.addEventListener('popstate', onNavigate);
-}
+const hookHistory = () => {
+  for (const m of ['pushState', 'replaceState']) if (typeof history[m] === 'function') wrap(history, m, onNavigate);
+  addEventListener('popstate', onNavigate);
+};
 
 // ---------------------------------------------------------------- consent
 
 /** Calls a consent method on the engine, logs it for a later restore, applies the change. */
-function consent(method, arg, source) {
+const consent = (method, arg, source) => {
   consentLog.push([method, arg]);
-  if (consentLog.length > 50) consentLog.splice(0, consentLog.length - 50);
-  const change = call(method, () => engine[method](arg));
+  if (consentLog.length > 50) consentLog.shift();
+  const change = ask(method, arg);
   consentChanged(change, source);
   return change || null;
-}
+};
 
-function consentChanged(change, source) {
+const consentChanged = (change, source) => {
   if (!change) return;
-  for (const key of change.delete_keys || []) for (const [, s] of storages()) s.removeItem(key);
+  for (const key of change.delete_keys || []) for (const s of storages()) s.removeItem(key);
   if (change.wiped) {
     exposed.clear();
     rewarded.clear();
   }
-  emit('consent', { source, change, receipt: call('consentReceipt', () => engine.consentReceipt()) });
+  emit('consent', { source, change, receipt: ask('consentReceipt') });
   tryRestore();
   // What the visitor may see changed: decide the slots again under the new purposes.
   const personalized = [...decisions.values()].some((d) => d.source !== 'no_consent' && d.source !== 'holdout');
@@ -451,34 +473,28 @@ function consentChanged(change, source) {
   // one debounced store serves every consent source that speaks.
   if (elementsBySlot.size > 0 && (!!allowed !== personalized || change.wiped)) decideAll([...elementsBySlot.keys()]);
   else schedulePersist();
-}
+};
 
-function setConsent(purposes) {
-  if (!engine) {
-    if (!failed) queue.push(['setConsent', purposes]);
-    return null;
-  }
-  return consent('setConsent', purposes, 'host');
-}
+const setConsent = (purposes) => {
+  if (engine) return consent('setConsent', purposes, 'host');
+  if (!failed) queue.push(['setConsent', purposes]);
+  return null;
+};
 
-function withdraw() {
-  if (!engine) {
-    if (!failed) queue.push(['withdraw']);
-    // Whatever happens to the engine, nothing of ours stays behind.
-    for (const [, s] of storages()) s.removeItem(stateKey());
-    return null;
-  }
-  const change = consent('withdraw', undefined, 'withdraw');
-  // Nothing of ours stays behind, whatever the config named.
-  for (const [, s] of storages()) s.removeItem(stateKey());
+const withdraw = () => {
+  let change = null;
+  if (engine) change = consent('withdraw', undefined, 'withdraw');
+  else if (!failed) queue.push(['withdraw']);
+  // Nothing of ours stays behind, whatever the config named and whatever happens to the engine.
+  forget();
   return change;
-}
+};
 
-function readGpc() {
+const readGpc = () => {
   if (navigator.globalPrivacyControl === true) consent('setGpc', true, 'gpc');
-}
+};
 
-function hookTcf() {
+const hookTcf = () => {
   if (typeof window.__tcfapi !== 'function') return;
   try {
     window.__tcfapi('addEventListener', 2, (tcData, success) => {
@@ -492,45 +508,38 @@ function hookTcf() {
   } catch (e) {
     reportOnce('tcf:addEventListener', `__tcfapi addEventListener threw: ${e && e.message}`, e);
   }
-}
+};
 
-function consentModeEntry(entry) {
+const consentModeEntry = (entry) => {
   // gtag('consent', 'default' | 'update', {...}) pushes its `arguments` object.
-  if (!entry || typeof entry !== 'object' || entry[0] !== 'consent') return;
-  const signals = entry[2];
+  const signals = entry && typeof entry === 'object' && entry[0] === 'consent' && entry[2];
   if (!signals || typeof signals !== 'object') return;
   const clean = {};
   for (const [k, v] of Object.entries(signals)) if (v === 'granted' || v === 'denied') clean[k] = v;
   consent('setConsentMode', clean, 'consent_mode');
-}
+};
 
-function hookConsentMode() {
+const hookConsentMode = () => {
   const dl = window.dataLayer;
   if (!Array.isArray(dl)) return;
   for (const entry of dl) consentModeEntry(entry);
-  const push = dl.push;
-  dl.push = function (...items) {
-    const r = push.apply(this, items);
-    for (const entry of items) consentModeEntry(entry);
-    return r;
-  };
-}
+  wrap(dl, 'push', (items) => items.forEach(consentModeEntry));
+};
 
 // ---------------------------------------------------------------- storage and sync
 
 /** Restores the stored state once, when the engine says the consent allows that scope. */
-function tryRestore() {
+const tryRestore = () => {
   if (restored || !engine) return;
-  const scope = call('snapshotScope', () => engine.snapshotScope());
-  const st = engine.state();
-  if (!st.consent.personalization && !st.consent.storage) return;
-  const store = storage(scope === 'persistent' ? 'localStorage' : 'sessionStorage');
+  const scope = ask('snapshotScope');
+  if (!mayStore(engine.state())) return;
+  const store = storage(scope === 'persistent' ? LOCAL : SESSION);
   const text = store && store.getItem(stateKey());
   restored = true;
   if (!text) return;
   try {
     const prev = engine;
-    const next = wasm.Engine.restore(b64decode(text), engineConfig, models, undefined);
+    const next = Engine.restore(b64decode(text), engineConfig, models);
     for (const [method, arg] of consentLog) {
       try {
         next[method](arg);
@@ -547,36 +556,31 @@ function tryRestore() {
     store.removeItem(stateKey());
     emit('restore', { scope, error: (e && e.code) || String(e) });
   }
-}
+};
 
 let persistTimer = 0;
-function schedulePersist() {
+const schedulePersist = () => {
   if (persistTimer) return;
   persistTimer = setTimeout(() => {
     persistTimer = 0;
     persist();
   }, 250);
-}
+};
 
 /** Stores the snapshot where the gate says it may live; nothing without consent. */
-function persist() {
+const persist = () => {
   // Stores now: a store still scheduled would only repeat it.
   clearTimeout(persistTimer);
   persistTimer = 0;
-  if (!engine) return;
-  const st = call('state', () => engine.state());
+  const st = engine && ask('state');
   if (!st) return;
+  if (!mayStore(st)) return forget();
+  const scope = ask('snapshotScope');
+  const bytes = ask('snapshot');
+  if (!bytes || !bytes.length) return;
   const key = stateKey();
-  const local = storage('localStorage');
-  const session = storage('sessionStorage');
-  if (!st.consent.personalization && !st.consent.storage) {
-    if (local) local.removeItem(key);
-    if (session) session.removeItem(key);
-    return;
-  }
-  const scope = call('snapshotScope', () => engine.snapshotScope());
-  const bytes = call('snapshot', () => engine.snapshot());
-  if (!bytes || bytes.length === 0) return;
+  const local = storage(LOCAL);
+  const session = storage(SESSION);
   const [keep, drop] = scope === 'persistent' ? [local, session] : [session, local];
   try {
     if (keep) keep.setItem(key, b64encode(bytes));
@@ -584,123 +588,139 @@ function persist() {
   } catch (e) {
     reportOnce('storage_full', `could not store the state (${e && e.name}); learning continues for this page only`, e);
   }
-}
+};
 
 /** Sends the sync and measurement payloads the gate released, with sendBeacon. */
-function flush() {
-  if (!engine) return { sync: null, measurement: null };
+const flush = () => {
+  const out = { sync: null, measurement: null };
+  if (!engine) return out;
   persist();
-  const out = {};
-  for (const [what, fn] of [
-    ['sync', () => engine.syncPayload()],
-    ['measurement', () => engine.measurementPayload()],
-  ]) {
+  for (const what of Object.keys(out)) {
     const url = settings && settings[what] && settings[what].url;
-    const r = call(what, fn);
-    out[what] = r || null;
+    const r = (out[what] = call(what, () => engine[`${what}Payload`]()) || null);
     if (!url || !r || !r.ok) continue;
     const body = new Blob([r.payload], { type: 'application/json' });
-    const sent = navigator.sendBeacon ? navigator.sendBeacon(url, body) : false;
-    if (!sent) fetch(url, { method: 'POST', body, keepalive: true, credentials: 'same-origin' }).catch(() => {});
+    if (!(navigator.sendBeacon && navigator.sendBeacon(url, body))) fetch(url, { ...SAME_ORIGIN, method: 'POST', body, keepalive: true }).catch(() => {});
     emit('sync', { what, url, bytes: r.payload.length });
   }
   return out;
-}
+};
 
-function onHide() {
-  if (document.visibilityState === 'hidden') {
-    dwell();
-    flush();
-  } else if (!pageShownAt) {
-    pageShownAt = performance.now();
-  }
-}
+const onHide = () => {
+  if (document.visibilityState === 'hidden') leave();
+  else if (!pageShownAt) pageShownAt = performance.now();
+};
 
 // ---------------------------------------------------------------- debug overlay
 
+/** A new element with text (never HTML) and CSSOM styles (allowed under the CSP). */
+const node = (tag, content, css) => {
+  const n = document.createElement(tag);
+  n.textContent = content;
+  n.style.cssText = css;
+  return n;
+};
+
 let debugEl = null;
-function debugRender() {
+const debugRender = () => {
   if (!settings || !settings.debug) return;
   if (!debugEl) {
-    debugEl = document.createElement('aside');
+    debugEl = node(
+      'aside',
+      '',
+      'position:fixed;left:8px;top:8px;z-index:2147483647;max-width:420px;max-height:50vh;overflow:auto;' +
+        'background:#14181ceb;color:#e8f0f2;font:12px/1.4 ui-monospace,monospace;padding:8px 10px;border-radius:6px',
+    );
     debugEl.setAttribute('data-ew-debug', '');
-    Object.assign(debugEl.style, {
-      position: 'fixed', left: '8px', top: '8px', zIndex: '2147483647', maxWidth: '420px',
-      maxHeight: '50vh', overflow: 'auto', background: 'rgba(20,24,28,.92)', color: '#e8f0f2',
-      font: '12px/1.4 ui-monospace, monospace', padding: '8px 10px', borderRadius: '6px',
-    });
     document.body.appendChild(debugEl);
   }
-  debugEl.textContent = '';
-  const h = document.createElement('div');
-  h.textContent = `edgewise ${VERSION} debug`;
-  h.style.fontWeight = 'bold';
-  debugEl.appendChild(h);
-  for (const d of decisions.values()) {
-    const row = document.createElement('div');
-    row.setAttribute('data-ew-debug-slot', d.slot);
-    row.style.marginTop = '6px';
-    const title = document.createElement('div');
-    title.textContent = `${d.slot} → ${d.variant_id} [${d.source}, p=${d.probability.toFixed(3)}]`;
-    row.appendChild(title);
-    for (const r of d.reasons) {
-      const li = document.createElement('div');
-      li.textContent = `· ${r}`;
-      li.style.opacity = '.8';
-      row.appendChild(li);
-    }
-    debugEl.appendChild(row);
-  }
-}
+  debugEl.replaceChildren(
+    node('b', `edgewise ${VERSION} debug`, ''),
+    ...[...decisions.values()].map((d) => {
+      const row = node('div', '', 'margin-top:6px');
+      row.setAttribute('data-ew-debug-slot', d.slot);
+      row.append(
+        node('div', `${d.slot} → ${d.variant_id} [${d.source}, p=${d.probability.toFixed(3)}]`, ''),
+        ...d.reasons.map((r) => node('div', `· ${r}`, 'opacity:.8')),
+      );
+      return row;
+    }),
+  );
+};
 
 // ---------------------------------------------------------------- start
 
-function scriptElement() {
-  if (document.currentScript && document.currentScript.hasAttribute('data-config')) return document.currentScript;
-  return document.querySelector('script[data-config][src*="edgewise"]');
-}
+const scriptElement = () => {
+  const s = document.currentScript;
+  return s && s.hasAttribute('data-config') ? s : document.querySelector('script[data-config][src*="edgewise"]');
+};
 
-async function fetchJson(url, what) {
-  const r = await fetch(url, { credentials: 'same-origin' });
-  if (!r.ok) throw Object.assign(new Error(`${what} ${url}: HTTP ${r.status}`), { code: `${what}_unavailable` });
+/** Fetches JSON, or bytes with `bytes` set; errors carry `<what>_unavailable` / `<what>_invalid`. */
+const get = async (url, what, bytes) => {
+  const r = await fetch(url, SAME_ORIGIN);
+  if (!r.ok) throw err(`${what}_unavailable`, `${what} ${url}: HTTP ${r.status}`);
+  if (bytes) return new Uint8Array(await r.arrayBuffer());
   try {
     return await r.json();
   } catch {
-    throw Object.assign(new Error(`${what} ${url} is not valid JSON`), { code: `${what}_invalid` });
+    throw err(`${what}_invalid`, `${what} ${url} is not valid JSON`);
   }
-}
+};
 
-async function fetchBytes(url, what) {
-  const r = await fetch(url, { credentials: 'same-origin' });
-  if (!r.ok) throw Object.assign(new Error(`${what} ${url}: HTTP ${r.status}`), { code: 'model_unavailable' });
-  return new Uint8Array(await r.arrayBuffer());
-}
+/**
+ * The glue's import function the wasm module asks for by `name`. scripts/build-www.mjs shortens
+ * the hashed names (`__wbg_now_463ac581d2fc7ea3` → `__wbg_now`, or `__wbg_new_13de` where the
+ * name alone is ambiguous) and checks, with its copy of this function, that every import of the
+ * wasm module finds the function the glue had under that exact name.
+ */
+const importNamed = (fns, name) => fns[name] || fns[name.slice(0, -17)] || fns[name.slice(0, -12)];
 
-function fail(e) {
+/** Fetches and instantiates the wasm module (streaming compile) and sets up the glue. */
+const loadWasm = async (url) => {
+  const r = await fetch(url, SAME_ORIGIN);
+  if (!r.ok) throw Error(`HTTP ${r.status}`);
+  const imports = __wbg_get_imports();
+  for (const m in imports) imports[m] = new Proxy(imports[m], { get: importNamed });
+  let result;
+  try {
+    result = await WebAssembly.instantiateStreaming(r, imports);
+  } catch (e) {
+    if (r.headers.get('Content-Type') === 'application/wasm') throw e;
+    // Not served as application/wasm: compile from the bytes, as the glue's own loader does.
+    console.warn('edgewise: the wasm module is not served as application/wasm (slower compile)', e);
+    result = await WebAssembly.instantiate(await r.arrayBuffer(), imports);
+  }
+  wasmExports = __wbg_finalize_init(result.instance, result.module);
+};
+
+const fail = (e) => {
+  const error = text(e);
   failed = e;
   clearTimeout(revealTimer);
-  revealAll('default');
-  reportOnce(`${(e && e.code) || 'load'}:start`, `${(e && e.message) || e}; showing the default content`, e);
-  emit('ready', { ok: false, error: (e && e.message) || String(e) });
-  return { ok: false, error: (e && e.message) || String(e) };
-}
+  revealAll(DEFAULT);
+  reportOnce(`${(e && e.code) || 'load'}:start`, `${error}; showing the default content`, e);
+  emit('ready', { ok: false, error });
+  return { ok: false, error };
+};
 
 /**
  * Starts edgewise. The classic build calls it by itself with the script tag's `data-config`;
  * an ES module user calls `start({config: url | object, wasm?: url})`.
  */
-function start(options = {}) {
+const start = (options = {}) => {
   if (started) return started;
   const t0 = performance.now();
   const script = options.script || scriptElement();
+  const attr = (name) => script && script.getAttribute(name);
   const base = (script && script.src) || location.href;
-  const configRef = options.config || (script && script.getAttribute('data-config'));
-  const timeoutAttr = Number(script && script.getAttribute('data-anti-flicker-ms'));
-  const antiFlicker = Number.isFinite(timeoutAttr) && timeoutAttr >= 0 ? timeoutAttr : DEFAULT_ANTI_FLICKER_MS;
+  const configRef = options.config || attr('data-config');
+  const rawTimeout = attr('data-anti-flicker-ms');
+  const timeoutAttr = rawTimeout ? Number(rawTimeout) : NaN; // absent: not Number(null) = 0
+  const antiFlicker = timeoutAttr >= 0 && timeoutAttr < Infinity ? timeoutAttr : 300; // ms, the default
 
   if (document.readyState === 'loading') {
     // Hide slots as the parser reaches them, not only those already parsed.
-    const mo = new MutationObserver(() => markPending());
+    const mo = new MutationObserver(markPending);
     mo.observe(document.documentElement, { childList: true, subtree: true });
     document.addEventListener('DOMContentLoaded', () => {
       mo.disconnect();
@@ -712,44 +732,43 @@ function start(options = {}) {
 
   started = (async () => {
     try {
-      if (typeof WebAssembly !== 'object' || typeof fetch !== 'function' || typeof Promise !== 'function') {
-        throw Object.assign(new Error('this browser lacks WebAssembly or fetch'), { code: 'unsupported' });
+      if (typeof WebAssembly !== 'object' || typeof fetch !== 'function') {
+        throw err('unsupported', 'this browser lacks WebAssembly or fetch');
       }
-      if (!configRef) throw Object.assign(new Error('no config: add data-config="/path/config.json" to the script tag'), { code: 'config_missing' });
-      const configUrl = typeof configRef === 'string' ? new URL(configRef, base).href : location.href;
-      const site = typeof configRef === 'string' ? await fetchJson(configUrl, 'config') : configRef;
+      if (!configRef) throw err('config_missing', 'no config: add data-config="/path/config.json" to the script tag');
+      const byUrl = typeof configRef === 'string';
+      const configUrl = byUrl ? new URL(configRef, base).href : location.href;
+      const site = byUrl ? await get(configUrl, 'config') : configRef;
       if (!site || typeof site !== 'object' || !site.engine) {
-        throw Object.assign(new Error('config must be {"engine": {...engine config...}, "models": [...], ...}'), { code: 'config_invalid' });
+        throw err('config_invalid', 'config must be {"engine": {...}, "models": [...], ...}');
       }
       settings = { ...site, debug: site.debug || /[?&]ew_debug=1\b/.test(location.search) };
       const at = (u) => new URL(u, configUrl).href;
       const wasmUrl = at(options.wasm || site.wasm || new URL('edgewise_bg.wasm', base).href);
-      const [eng] = await Promise.all([
-        typeof site.engine === 'string' ? fetchJson(at(site.engine), 'config') : site.engine,
-        init({ module_or_path: fetch(wasmUrl, { credentials: 'same-origin' }) }).catch((e) => {
-          throw Object.assign(new Error(`the wasm module ${wasmUrl} did not load (${(e && e.message) || e})`), { code: 'wasm_unavailable' });
+      const [eng, , loaded] = await Promise.all([
+        typeof site.engine === 'string' ? get(at(site.engine), 'config') : site.engine,
+        loadWasm(wasmUrl).catch((e) => {
+          throw err('wasm_unavailable', `the wasm module ${wasmUrl} did not load (${text(e)})`);
         }),
         Promise.all(
           (site.models || []).map(async (m) => {
-            if (m.compiled) return { compiled: await fetchBytes(at(m.compiled), 'model') };
-            const [manifest, onnx] = await Promise.all([fetchJson(at(m.manifest), 'model'), fetchBytes(at(m.onnx), 'model')]);
+            if (m.compiled) return { compiled: await get(at(m.compiled), 'model', true) };
+            const [manifest, onnx] = await Promise.all([get(at(m.manifest), 'model'), get(at(m.onnx), 'model', true)]);
             return { manifest, onnx };
           }),
-        ).then((ms) => {
-          models = ms;
-        }),
+        ),
       ]);
+      models = loaded;
       // The include counts a decision as shown when its element is visible.
       engineConfig = { exposure: 'explicit', ...eng };
       // `?ew_seed=N` makes the choices repeatable (tests, demos); otherwise secure randomness.
       const seed = /[?&]ew_seed=(\d{1,15})\b/.exec(location.search);
-      engine = wasm.Engine.create(engineConfig, models, seed ? { seed: Number(seed[1]) } : undefined);
-      call('setContext', () =>
-        engine.setContext({
-          device: /Mobi|Android|iPhone/i.test(navigator.userAgent) ? 'mobile' : /iPad|Tablet/i.test(navigator.userAgent) ? 'tablet' : 'desktop',
-          hour_of_day: new Date().getHours(),
-        }),
-      );
+      engine = Engine.create(engineConfig, models, seed ? { seed: Number(seed[1]) } : undefined);
+      const ua = navigator.userAgent;
+      ask('setContext', {
+        device: /Mobi|Android|iPhone/i.test(ua) ? 'mobile' : /iPad|Tablet/i.test(ua) ? 'tablet' : 'desktop',
+        hour_of_day: new Date().getHours(),
+      });
       readGpc();
       hookConsentMode();
       hookTcf();
@@ -760,24 +779,21 @@ function start(options = {}) {
       if (document.readyState === 'loading') await new Promise((r) => document.addEventListener('DOMContentLoaded', r, { once: true }));
       decideAll(scanSlots());
       clearTimeout(revealTimer);
-      revealAll('default');
+      revealAll(DEFAULT);
       document.addEventListener('click', onClick, true);
-      window.addEventListener('scroll', onScroll, { passive: true });
+      addEventListener('scroll', onScroll, { passive: true });
       document.addEventListener('visibilitychange', onHide);
-      window.addEventListener('pagehide', () => {
-        dwell();
-        flush();
-      });
+      addEventListener('pagehide', leave);
       hookHistory();
       const ms = Math.round(performance.now() - t0);
-      emit('ready', { ok: true, ms, build: wasm.build(), version: wasm.version() });
+      emit('ready', { ok: true, ms, build: build(), version: version() });
       return { ok: true, ms };
     } catch (e) {
       return fail(e);
     }
   })();
   return started;
-}
+};
 
 // ---------------------------------------------------------------- the public API
 
@@ -789,9 +805,9 @@ const api = {
   withdraw,
   flush,
   on(name, fn) {
-    if (typeof fn !== 'function') return api;
-    if (!listeners.has(name)) listeners.set(name, new Set());
-    listeners.get(name).add(fn);
+    if (typeof fn === 'function') {
+      (listeners.get(name) || listeners.set(name, new Set()).get(name)).add(fn);
+    }
     return api;
   },
   off(name, fn) {
@@ -823,13 +839,13 @@ const api = {
     if (!engine) return { ready: false, error: failed ? failed.message : null };
     return {
       ready: true,
-      scores: call('scores', () => engine.scores()),
-      state: call('state', () => engine.state()),
-      receipt: call('consentReceipt', () => engine.consentReceipt()),
-      sync: call('syncPayload', () => engine.syncPayload()),
-      measurement: call('measurementPayload', () => engine.measurementPayload()),
+      scores: ask('scores'),
+      state: ask('state'),
+      receipt: ask('consentReceipt'),
+      sync: ask('syncPayload'),
+      measurement: ask('measurementPayload'),
       events: recentEvents.slice(),
-      decisions: Object.fromEntries(decisions),
+      decisions: api.decisions(),
       exposed: [...exposed],
       rewarded: [...rewarded],
       storageKey: stateKey(),
@@ -837,11 +853,25 @@ const api = {
   },
   /** The wasm module's exports (Engine, simulate, version, build) once loaded. */
   get module() {
-    return engine ? wasm : null;
+    return engine ? wasmModule : null;
   },
   get engine() {
     return engine;
   },
+};
+
+/**
+ * What `edgewise.module` gives: the glue's exports. Loading is done, so `default` (init) and
+ * `initSync` give the instance's exports at once, as the glue's own do once loaded.
+ */
+const wasmModule = {
+  Engine,
+  Shared,
+  build,
+  default: async () => wasmExports,
+  initSync: () => wasmExports,
+  simulate,
+  version,
 };
 
 export default api;
