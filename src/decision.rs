@@ -1089,8 +1089,15 @@ impl Engine {
             }
         }
         if !named.is_empty() {
-            let list: Vec<String> = named.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
-            reasons.push(format!("scores: {}", list.join(", ")));
+            let mut line = String::with_capacity(16 + 24 * named.len());
+            line.push_str("scores:");
+            for (i, (k, v)) in named.iter().enumerate() {
+                line.push_str(if i == 0 { " " } else { ", " });
+                line.push_str(k);
+                line.push(' ');
+                push_fixed3(&mut line, f64::from(*v));
+            }
+            reasons.push(line);
         }
 
         let default_idx = self.slots.get(si).map(|s| s.default_idx).unwrap_or(0);
@@ -1363,13 +1370,15 @@ impl Engine {
         window_s: f64,
         decision_id: &str,
     ) -> Result<&'a mut Pending, Error> {
-        let is_closed = closed.iter().any(|c| c == decision_id);
+        // Newest first: a reward usually follows its decision closely. The closed list is
+        // only searched to word the error.
         pending
             .iter_mut()
+            .rev()
             .find(|p| p.id == decision_id)
             .ok_or_else(|| {
                 let id = crate::event::truncate(decision_id, 64);
-                if is_closed {
+                if closed.iter().any(|c| c == decision_id) {
                     DecisionError::RewardWindowClosed { id, window_s }.into()
                 } else {
                     DecisionError::UnknownDecision { id }.into()
@@ -1749,5 +1758,45 @@ impl TrackReport {
                 message: err.to_string(),
             });
         }
+    }
+}
+
+/// Appends `x` with three decimals, as `{:.3}` would for the scores' range (|x| < 2^53 / 1000):
+/// without core's exact float formatting, which is slow in wasm.
+fn push_fixed3(out: &mut String, x: f64) {
+    use std::fmt::Write;
+    if !x.is_finite() || x.abs() >= 1e12 {
+        let _ = write!(out, "{x:.3}");
+        return;
+    }
+    let m = (x.abs() * 1000.0).round() as u64;
+    if x < 0.0 && m != 0 {
+        out.push('-');
+    }
+    let _ = write!(out, "{}.{:03}", m / 1000, m % 1000);
+}
+
+#[cfg(test)]
+mod fixed3_tests {
+    #[test]
+    fn push_fixed3_matches_core_formatting_for_scores() {
+        let mut differ = 0;
+        for i in 0..200_000u32 {
+            let v = i as f32 / 200_000.0 * 1.5;
+            let mut ours = String::new();
+            super::push_fixed3(&mut ours, f64::from(v));
+            if ours != format!("{v:.3}") {
+                differ += 1;
+                // Only exact decimal ties may round the other way, by one in the last place.
+                assert!(
+                    (ours.parse::<f64>().unwrap() - f64::from(v)).abs() <= 0.0005 + 1e-9,
+                    "{v}: {ours}"
+                );
+            }
+        }
+        assert!(differ < 10, "{differ} values formatted differently");
+        let mut s = String::new();
+        super::push_fixed3(&mut s, f64::NAN);
+        assert_eq!(s, "NaN");
     }
 }

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SpecError;
-use crate::event::{EventKind, Session};
+use crate::event::{EventKind, Session, KIND_COUNT};
 
 /// Maximum columns a spec may produce.
 pub const MAX_WIDTH: usize = 4096;
@@ -318,6 +318,44 @@ impl FeatureSpec {
     /// Computes the vector into `out` (cleared first; reuse it to avoid allocating).
     pub fn extract_into(&self, session: &Session, ctx: &Context, now_ms: f64, out: &mut Vec<f32>) {
         out.clear();
+        // One pass over the window gathers what most features need: per kind, the statistics of
+        // `value` and of `price`, and the first RECENCY recency sums. Each accumulator sees its
+        // values in the same (received) order and with the same operations as a pass of its
+        // own would, so the result is bit-for-bit that of the table's formulas; the features it
+        // does not cover (custom, category, multi-kind price, further recency) scan on their own.
+        let mut recency = [(EventKind::PageView, 0.0f64, -0.0f64); RECENCY];
+        let mut n_recency = 0;
+        for f in &self.features {
+            if let FeatureDef::RecencyCount {
+                event, half_life_s, ..
+            } = f
+            {
+                if let Some(r) = recency.get_mut(n_recency) {
+                    *r = (*event, *half_life_s, -0.0);
+                    n_recency += 1;
+                }
+            }
+        }
+        let mut values = [Acc::EMPTY; KIND_COUNT];
+        let mut prices = [Acc::EMPTY; KIND_COUNT];
+        for e in session.iter() {
+            let k = e.kind.index();
+            if let (Some(v), Some(a)) = (e.value, values.get_mut(k)) {
+                a.add(v);
+            }
+            if let (Some(p), Some(a)) = (e.price, prices.get_mut(k)) {
+                a.add(p);
+            }
+            for (kind, half_life_s, sum) in recency.iter_mut().take(n_recency) {
+                if *kind == e.kind {
+                    *sum += 0.5f64.powf((now_ms - e.ts).max(0.0) / 1000.0 / *half_life_s);
+                }
+            }
+        }
+        let stat = |accs: &[Acc; KIND_COUNT], k: EventKind, s: Stat| {
+            accs.get(k.index()).map_or(0.0, |a| a.stat(s))
+        };
+        let mut recency_seen = 0;
         for f in &self.features {
             let t = f.transform();
             // Everything stays f64 through the transform; one rounding to f32 per column.
@@ -333,26 +371,36 @@ impl FeatureSpec {
                 FeatureDef::Count { event, .. } => emit(session.count(*event) as f64),
                 FeatureDef::RecencyCount {
                     event, half_life_s, ..
-                } => emit(
-                    of_kind(*event)
-                        .map(|e| 0.5f64.powf((now_ms - e.ts).max(0.0) / 1000.0 / half_life_s))
-                        .sum(),
-                ),
-                FeatureDef::Dwell { stat, .. } => emit(stat_of(
-                    *stat,
-                    of_kind(EventKind::Dwell).filter_map(|e| e.value),
-                )),
-                FeatureDef::Scroll { stat, .. } => emit(stat_of(
-                    *stat,
-                    of_kind(EventKind::Scroll).filter_map(|e| e.value),
-                )),
-                FeatureDef::Price { stat, events, .. } => emit(stat_of(
-                    *stat,
-                    session
-                        .iter()
-                        .filter(|e| events.contains(&e.kind))
-                        .filter_map(|e| e.price),
-                )),
+                } => {
+                    let gathered = recency
+                        .get(recency_seen)
+                        .filter(|_| recency_seen < n_recency);
+                    recency_seen += 1;
+                    match gathered {
+                        Some(&(_, _, sum)) => emit(sum),
+                        None => emit(
+                            of_kind(*event)
+                                .map(|e| {
+                                    0.5f64.powf((now_ms - e.ts).max(0.0) / 1000.0 / half_life_s)
+                                })
+                                .sum(),
+                        ),
+                    }
+                }
+                FeatureDef::Dwell { stat: s, .. } => emit(stat(&values, EventKind::Dwell, *s)),
+                FeatureDef::Scroll { stat: s, .. } => emit(stat(&values, EventKind::Scroll, *s)),
+                FeatureDef::Price {
+                    stat: s, events, ..
+                } => match events.as_slice() {
+                    [one] => emit(stat(&prices, *one, *s)),
+                    _ => emit(stat_of(
+                        *s,
+                        session
+                            .iter()
+                            .filter(|e| events.contains(&e.kind))
+                            .filter_map(|e| e.price),
+                    )),
+                },
                 FeatureDef::Custom { custom, stat, .. } => {
                     let vals = session
                         .custom_names()
@@ -395,27 +443,56 @@ impl FeatureSpec {
     }
 }
 
+/// Recency sums gathered in the shared pass; a spec with more scans for the rest.
+const RECENCY: usize = 8;
+
+/// Running `count`/`sum`/`min`/`max`/`last` of a stream of values, in arrival order.
+#[derive(Clone, Copy)]
+struct Acc {
+    n: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last: f64,
+}
+
+impl Acc {
+    const EMPTY: Acc = Acc {
+        n: 0,
+        sum: 0.0,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+        last: 0.0,
+    };
+
+    fn add(&mut self, v: f64) {
+        self.n += 1;
+        self.sum += v;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+        self.last = v;
+    }
+
+    /// Every stat over no values is 0.
+    fn stat(&self, stat: Stat) -> f64 {
+        if self.n == 0 {
+            return 0.0;
+        }
+        match stat {
+            Stat::Count => self.n as f64,
+            Stat::Sum => self.sum,
+            Stat::Mean => self.sum / self.n as f64,
+            Stat::Min => self.min,
+            Stat::Max => self.max,
+            Stat::Last => self.last,
+        }
+    }
+}
+
 fn stat_of(stat: Stat, vals: impl Iterator<Item = f64>) -> f64 {
-    let (mut n, mut sum, mut min, mut max, mut last) =
-        (0u64, 0.0, f64::INFINITY, f64::NEG_INFINITY, 0.0);
-    for v in vals {
-        n += 1;
-        sum += v;
-        min = min.min(v);
-        max = max.max(v);
-        last = v;
-    }
-    if n == 0 {
-        return 0.0;
-    }
-    match stat {
-        Stat::Count => n as f64,
-        Stat::Sum => sum,
-        Stat::Mean => sum / n as f64,
-        Stat::Min => min,
-        Stat::Max => max,
-        Stat::Last => last,
-    }
+    let mut acc = Acc::EMPTY;
+    vals.for_each(|v| acc.add(v));
+    acc.stat(stat)
 }
 
 fn category_columns(
