@@ -557,27 +557,45 @@ const COLUMNS: [&str; 8] = [
     "kind", "ts", "value", "price", "category", "item_id", "query", "name",
 ];
 
-/// A numeric column of a columnar batch: absent, or a `Float64Array` of `n` entries.
+/// A numeric column of a columnar batch: absent, or a `Float64Array` of `n` entries. Read as
+/// the bytes of its buffer (the glue functions this needs are the ones `Uint8Array` input
+/// already uses, which keeps the script include small).
 fn f64_column(batch: &JsValue, key: &str, n: usize) -> Result<Option<Vec<f64>>, JsValue> {
-    let v = js_sys::Reflect::get(batch, &JsValue::from_str(key)).unwrap_or_default();
+    let get =
+        |v: &JsValue, k: &str| js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or_default();
+    let v = get(batch, key);
     if v.is_undefined() {
         return Ok(None);
     }
-    let Some(a) = v.dyn_ref::<js_sys::Float64Array>() else {
+    let kind = get(&get(&v, "constructor"), "name").as_string();
+    if kind.as_deref() != Some("Float64Array") {
         return Err(bad_arg(&format!(
             "trackMany batch: `{key}` must be a Float64Array (NaN = absent)"
         )));
-    };
-    if a.length() as usize != n {
+    }
+    let num = |k: &str| get(&v, k).as_f64().unwrap_or(0.0) as u32;
+    let len = num("length");
+    if len as usize != n {
         return Err(bad_arg(&format!(
-            "trackMany batch: `{key}` has {} entries, `kind` has {n}",
-            a.length()
+            "trackMany batch: `{key}` has {len} entries, `kind` has {n}"
         )));
     }
-    Ok(Some(a.to_vec()))
+    let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(
+        &get(&v, "buffer"),
+        num("byteOffset"),
+        len.saturating_mul(8),
+    )
+    .to_vec();
+    Ok(Some(
+        bytes
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect(),
+    ))
 }
 
-/// A string column of a columnar batch: absent, or an array of `n` strings or null/undefined.
+/// A string column of a columnar batch: absent, or an array of `n` strings or null/undefined
+/// (one `JSON.stringify` for the column: string columns are the rare, slow part of a batch).
 fn str_column(
     batch: &JsValue,
     key: &str,
@@ -587,30 +605,23 @@ fn str_column(
     if v.is_undefined() {
         return Ok(None);
     }
-    let Some(a) = v.dyn_ref::<js_sys::Array>() else {
-        return Err(bad_arg(&format!(
+    let wrong = || {
+        bad_arg(&format!(
             "trackMany batch: `{key}` must be an array of strings (null = absent)"
-        )));
+        ))
     };
-    if a.length() as usize != n {
+    if !js_sys::Array::is_array(&v) {
+        return Err(wrong());
+    }
+    let text = json_text(&v, key)?;
+    let col: Vec<Option<String>> = serde_json::from_str(&text).map_err(|_| wrong())?;
+    if col.len() != n {
         return Err(bad_arg(&format!(
             "trackMany batch: `{key}` has {} entries, `kind` has {n}",
-            a.length()
+            col.len()
         )));
     }
-    let mut out = Vec::with_capacity(n);
-    for (i, x) in a.iter().enumerate() {
-        if x.is_null() || x.is_undefined() {
-            out.push(None);
-        } else if let Some(s) = x.as_string() {
-            out.push(Some(s));
-        } else {
-            return Err(bad_arg(&format!(
-                "trackMany batch: `{key}[{i}]` must be a string, null or undefined"
-            )));
-        }
-    }
-    Ok(Some(out))
+    Ok(Some(col))
 }
 
 /// Row `i` of a string column, borrowed.
