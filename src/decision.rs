@@ -911,18 +911,10 @@ impl Engine {
         now_ms: f64,
     ) -> Result<TrackReport, Error> {
         check_now(now_ms)?;
-        let mut report = TrackReport {
-            accepted: 0,
-            rejected: Vec::new(),
-            rejected_count: 0,
-        };
-        for (index, e) in events.iter().enumerate() {
-            match self.session.push(e, now_ms) {
-                Ok(()) => report.accepted += 1,
-                Err(err) => report.reject(index, &err),
-            }
-        }
-        Ok(report)
+        let session = &mut self.session;
+        Ok(TrackReport::of(
+            events.iter().map(|e| session.push(e, now_ms)),
+        ))
     }
 
     /// Records a batch whose kinds are codes ([`EventKind::from_code`]; `EventInput::kind` is
@@ -934,24 +926,15 @@ impl Engine {
         now_ms: f64,
     ) -> Result<TrackReport, Error> {
         check_now(now_ms)?;
-        let mut report = TrackReport {
-            accepted: 0,
-            rejected: Vec::new(),
-            rejected_count: 0,
-        };
-        for (index, (code, e)) in rows.into_iter().enumerate() {
-            let pushed = match EventKind::from_code(code) {
-                Some(kind) => self.session.push_kind(kind, &e, now_ms),
+        let session = &mut self.session;
+        Ok(TrackReport::of(rows.into_iter().map(
+            |(code, e)| match EventKind::from_code(code) {
+                Some(kind) => session.push_kind(kind, &e, now_ms),
                 None => Err(EventError::UnknownKind {
                     kind: format!("code {code} (codes are 0..{KIND_COUNT}, in eventKinds() order)"),
                 }),
-            };
-            match pushed {
-                Ok(()) => report.accepted += 1,
-                Err(err) => report.reject(index, &err),
-            }
-        }
-        Ok(report)
+            },
+        )))
     }
 
     /// Runs every model on the current session; `None` for a model that failed, with its error.
@@ -1749,6 +1732,22 @@ impl Engine {
 }
 
 impl TrackReport {
+    /// The report of a batch from each event's outcome, in order.
+    fn of(outcomes: impl Iterator<Item = Result<(), EventError>>) -> TrackReport {
+        let mut report = TrackReport {
+            accepted: 0,
+            rejected: Vec::new(),
+            rejected_count: 0,
+        };
+        for (index, outcome) in outcomes.enumerate() {
+            match outcome {
+                Ok(()) => report.accepted += 1,
+                Err(err) => report.reject(index, &err),
+            }
+        }
+        report
+    }
+
     fn reject(&mut self, index: usize, err: &EventError) {
         self.rejected_count += 1;
         if self.rejected.len() < 100 {
