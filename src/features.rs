@@ -348,7 +348,7 @@ impl FeatureSpec {
             }
             for (kind, half_life_s, sum) in recency.iter_mut().take(n_recency) {
                 if *kind == e.kind {
-                    *sum += 0.5f64.powf((now_ms - e.ts).max(0.0) / 1000.0 / *half_life_s);
+                    *sum += decay(now_ms, e.ts, *half_life_s);
                 }
             }
         }
@@ -380,9 +380,7 @@ impl FeatureSpec {
                         Some(&(_, _, sum)) => emit(sum),
                         None => emit(
                             of_kind(*event)
-                                .map(|e| {
-                                    0.5f64.powf((now_ms - e.ts).max(0.0) / 1000.0 / half_life_s)
-                                })
+                                .map(|e| decay(now_ms, e.ts, *half_life_s))
                                 .sum(),
                         ),
                     }
@@ -441,6 +439,11 @@ impl FeatureSpec {
         self.extract_into(session, ctx, now_ms, &mut v);
         v
     }
+}
+
+/// The weight of an event at `ts` in a `recency_count`: `0.5^(age_s / half_life_s)`.
+fn decay(now_ms: f64, ts: f64, half_life_s: f64) -> f64 {
+    0.5f64.powf((now_ms - ts).max(0.0) / 1000.0 / half_life_s)
 }
 
 /// Recency sums gathered in the shared pass; a spec with more scans for the rest.

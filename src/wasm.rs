@@ -61,6 +61,11 @@ fn json_text(v: &JsValue, what: &str) -> Result<String, JsValue> {
     )))
 }
 
+/// Property `key` of `v`; `undefined` when absent or when `v` is not an object.
+fn prop(v: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(v, &JsValue::from_str(key)).unwrap_or_default()
+}
+
 /// An event must be a plain object; its JSON text.
 fn event_json(v: &JsValue) -> Result<String, JsValue> {
     if !v.is_object() || js_sys::Array::is_array(v) {
@@ -87,10 +92,7 @@ fn non_finite_field(v: &JsValue) -> Option<(&'static str, String)> {
         ("price", "event_invalid_price"),
         ("value", "event_invalid_value"),
     ] {
-        let x = js_sys::Reflect::get(v, &JsValue::from_str(field))
-            .ok()
-            .and_then(|x| x.as_f64());
-        if let Some(x) = x.filter(|x| !x.is_finite()) {
+        if let Some(x) = prop(v, field).as_f64().filter(|x| !x.is_finite()) {
             return Some((
                 code,
                 format!("invalid event: {field} is {x}; it must be a finite number"),
@@ -125,8 +127,7 @@ fn load_models(models: &JsValue) -> Result<Vec<PropensityModel>, JsValue> {
         .ok_or_else(|| bad_arg("models must be an array of {manifest, onnx} or {compiled}"))?;
     let mut out = Vec::with_capacity(arr.length() as usize);
     for (i, m) in arr.iter().enumerate() {
-        let get =
-            |k: &str| js_sys::Reflect::get(&m, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+        let get = |k: &str| prop(&m, k);
         let compiled = get("compiled");
         let model = if !compiled.is_undefined() {
             // A compiled model: JSON text, an object, or its bytes.
@@ -557,31 +558,35 @@ const COLUMNS: [&str; 8] = [
     "kind", "ts", "value", "price", "category", "item_id", "query", "name",
 ];
 
+/// A batch column must have the `kind` column's length.
+fn same_length(key: &str, len: usize, n: usize) -> Result<(), JsValue> {
+    if len == n {
+        return Ok(());
+    }
+    Err(bad_arg(&format!(
+        "trackMany batch: `{key}` has {len} entries, `kind` has {n}"
+    )))
+}
+
 /// A numeric column of a columnar batch: absent, or a `Float64Array` of `n` entries. Read as
 /// the bytes of its buffer (the glue functions this needs are the ones `Uint8Array` input
 /// already uses, which keeps the script include small).
 fn f64_column(batch: &JsValue, key: &str, n: usize) -> Result<Option<Vec<f64>>, JsValue> {
-    let get =
-        |v: &JsValue, k: &str| js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or_default();
-    let v = get(batch, key);
+    let v = prop(batch, key);
     if v.is_undefined() {
         return Ok(None);
     }
-    let kind = get(&get(&v, "constructor"), "name").as_string();
+    let kind = prop(&prop(&v, "constructor"), "name").as_string();
     if kind.as_deref() != Some("Float64Array") {
         return Err(bad_arg(&format!(
             "trackMany batch: `{key}` must be a Float64Array (NaN = absent)"
         )));
     }
-    let num = |k: &str| get(&v, k).as_f64().unwrap_or(0.0) as u32;
+    let num = |k: &str| prop(&v, k).as_f64().unwrap_or(0.0) as u32;
     let len = num("length");
-    if len as usize != n {
-        return Err(bad_arg(&format!(
-            "trackMany batch: `{key}` has {len} entries, `kind` has {n}"
-        )));
-    }
+    same_length(key, len as usize, n)?;
     let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(
-        &get(&v, "buffer"),
+        &prop(&v, "buffer"),
         num("byteOffset"),
         len.saturating_mul(8),
     )
@@ -601,7 +606,7 @@ fn str_column(
     key: &str,
     n: usize,
 ) -> Result<Option<Vec<Option<String>>>, JsValue> {
-    let v = js_sys::Reflect::get(batch, &JsValue::from_str(key)).unwrap_or_default();
+    let v = prop(batch, key);
     if v.is_undefined() {
         return Ok(None);
     }
@@ -615,12 +620,7 @@ fn str_column(
     }
     let text = json_text(&v, key)?;
     let col: Vec<Option<String>> = serde_json::from_str(&text).map_err(|_| wrong())?;
-    if col.len() != n {
-        return Err(bad_arg(&format!(
-            "trackMany batch: `{key}` has {} entries, `kind` has {n}",
-            col.len()
-        )));
-    }
+    same_length(key, col.len(), n)?;
     Ok(Some(col))
 }
 
@@ -646,7 +646,7 @@ impl JsEngine {
                 )));
             }
         }
-        let kind = js_sys::Reflect::get(batch, &JsValue::from_str("kind")).unwrap_or_default();
+        let kind = prop(batch, "kind");
         let Some(kind) = kind.dyn_ref::<js_sys::Uint8Array>().map(|a| a.to_vec()) else {
             return Err(bad_arg(
                 "trackMany batch: `kind` must be a Uint8Array of codes from eventKinds()",
