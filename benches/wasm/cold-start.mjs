@@ -8,23 +8,19 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { MODEL_NAMES } from './common.mjs';
+import { demoConfig, engineModels } from './suite.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const [what, ...rest] = process.argv.slice(2);
-const MODELS = ['purchase-lr', 'purchase-gbt', 'churn-mlp'];
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
 if (what === 'full' || what === 'lite') {
   const t0 = performance.now();
   const ew = createRequire(import.meta.url)(path.join(root, what === 'lite' ? 'pkg/lite/node' : 'pkg/node', 'edgewise.js'));
   const t1 = performance.now();
-  const config = JSON.parse(readFileSync(path.join(root, 'www/demo/config.json'), 'utf8'));
-  config.holdout = 0;
-  const models = MODELS.map((name) =>
-    what === 'lite'
-      ? { compiled: readFileSync(path.join(root, 'models', `${name}.ewm.json`), 'utf8') }
-      : { manifest: readFileSync(path.join(root, 'models', `${name}.json`), 'utf8'), onnx: new Uint8Array(readFileSync(path.join(root, 'models', `${name}.onnx`))) },
-  );
+  const config = demoConfig();
+  const models = engineModels(what);
   const engine = ew.Engine.create(config, models, { seed: 1 });
   engine.setConsent({ personalization: true });
   engine.track({ kind: 'page_view' });
@@ -32,7 +28,7 @@ if (what === 'full' || what === 'lite') {
   const d = engine.decide('hero-headline');
   const t3 = performance.now();
   const scores = Object.values(d?.scores ?? {});
-  if (typeof d?.variant_id !== 'string' || ['error', 'no_consent', 'holdout'].includes(d.source) || scores.length !== MODELS.length || !scores.every(Number.isFinite)) {
+  if (typeof d?.variant_id !== 'string' || ['error', 'no_consent', 'holdout'].includes(d.source) || scores.length !== MODEL_NAMES.length || !scores.every(Number.isFinite)) {
     console.error(`cold-start ${what}: first decision is not a real one: ${JSON.stringify(d)}`);
     process.exit(1);
   }

@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MODEL_NAMES, SLOTS, createEngine, rng, sessionEvent, T0 } from './common.mjs';
+import { SLOTS, createEngine, rng, sessionEvent, T0 } from './common.mjs';
+import { demoConfig, engineModels } from './suite.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const build = process.argv[2];
@@ -45,14 +46,7 @@ if (!apiPresent) {
   out.memoryBytes_note = `memoryBytes() is not exported by ${nodeDir}: null; the after_* numbers below come from the web glue's initSync() exports.memory instead`;
 }
 out.after_instantiate = mem();
-const config = JSON.parse(readFileSync(path.join(root, 'www/demo/config.json'), 'utf8'));
-config.holdout = 0;
-const models = MODEL_NAMES.map((name) =>
-  build === 'lite'
-    ? { compiled: readFileSync(path.join(root, 'models', `${name}.ewm.json`), 'utf8') }
-    : { manifest: readFileSync(path.join(root, 'models', `${name}.json`), 'utf8'), onnx: new Uint8Array(readFileSync(path.join(root, 'models', `${name}.onnx`))) },
-);
-const engine = createEngine(ew, config, models);
+const engine = createEngine(ew, demoConfig(), engineModels(build));
 out.after_models = mem();
 
 const r = rng(5);

@@ -34,6 +34,15 @@ export function loadModelFiles() {
   return files;
 }
 
+/** The shipped models as `build` takes them: compiled .ewm.json (lite) or manifest + .onnx (full). */
+export function engineModels(build) {
+  return MODEL_NAMES.map((name) =>
+    build === 'lite'
+      ? { compiled: readFileSync(path.join(root, 'models', `${name}.ewm.json`), 'utf8') }
+      : { manifest: readFileSync(path.join(root, 'models', `${name}.json`), 'utf8'), onnx: new Uint8Array(readFileSync(path.join(root, 'models', `${name}.onnx`))) },
+  );
+}
+
 /** The demo storefront's engine config (3 slots, SquareCB), without the holdout. */
 export function demoConfig() {
   const config = JSON.parse(readFileSync(path.join(root, 'www/demo/config.json'), 'utf8'));
