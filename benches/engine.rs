@@ -241,7 +241,7 @@ fn context() -> Context {
     ])
 }
 
-/// The node bench's visit pattern (benches/wasm/node-decide.mjs): 8 kinds, two categories.
+/// A storefront visit pattern: 8 kinds, two categories.
 fn visit_event(i: usize, ts: f64) -> EventInput<'static> {
     match i % 8 {
         0 => EventInput::new("page_view", ts),
