@@ -1013,6 +1013,19 @@ fn main() {
         trace(&mut cases, &filter);
         return;
     }
+    // `EDGEWISE_PROFILE=decide/fresh_scores:20000`: runs that many ops of one case and exits,
+    // for a profiler (e.g. `valgrind --tool=callgrind`; subtract a run with 0 ops for the
+    // set-up).
+    if let Ok(spec) = std::env::var("EDGEWISE_PROFILE") {
+        let (id, n) = spec.split_once(':').unwrap_or((spec.as_str(), "10000"));
+        let n: u64 = n.parse().expect("EDGEWISE_PROFILE=<group/name>:<ops>");
+        let case = cases
+            .iter_mut()
+            .find(|c| c.id() == id)
+            .expect("no such case");
+        (case.run)(n);
+        return;
+    }
 
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))

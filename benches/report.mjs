@@ -37,7 +37,7 @@ export function evaluateTargets(r) {
   }
   for (const build of ['full', 'lite']) {
     const d = node.builds[build].decide;
-    add(`decide p99, Node wasm, ${build} (3 models + bandit, fresh scores)`, `${us(d.p99_us)} µs`, '<= 20 µs', d.p99_us <= 20);
+    add(`decide p99, Node wasm, ${build} (decide(slot, false): 3 models + bandit, fresh scores)`, `${us(d.p99_us)} µs`, '<= 20 µs', d.p99_us <= 20);
   }
   for (const build of ['full', 'lite']) {
     const d = node.builds[build].decide;
@@ -73,7 +73,8 @@ function engineTable(env, res, log) {
   log(`\n${env}: latency in µs (p50 / p99 / p99.9)${res.clock_resolution_us ? `; clock step ${res.clock_resolution_us} µs` : ''}`);
   const row = (label, f) => log(`  ${label.padEnd(58)}${MODEL_NAMES.length && ['full', 'lite'].map((k) => (b[k] ? f(b[k]) : '—').padEnd(26)).join('')}`);
   log(`  ${''.padEnd(58)}${'full'.padEnd(26)}lite`);
-  row('decide after a new event (features+3 models+bandit)', (x) => lat(x.decide));
+  row('decide(slot, false) after a new event (3 models+bandit)', (x) => lat(x.decide));
+  row('decide(slot) with reasons + arms', (x) => (x.decide_explained ? lat(x.decide_explained) : '—'));
   row('scores() after a new event, 3 models', (x) => lat(x.scores.three_models_demo_config));
   row('scores() with no new event (cached)', (x) => lat(x.scores.three_models_cached));
   for (const n of MODEL_NAMES) row(`scores() after a new event, only ${n}`, (x) => lat(x.scores.per_model[n]));
@@ -141,7 +142,8 @@ export function markdown(r) {
     L.push('');
     L.push('| | `full` | `lite` | onnxruntime-web `session.run` |');
     L.push('|---|---|---|---|');
-    L.push(`| \`decide\` after a new event (features + 3 models + rules + SquareCB) | ${lat(b.full.decide)} | ${lat(b.lite.decide)} | |`);
+    L.push(`| \`decide(slot, false)\` after a new event (features + 3 models + rules + SquareCB; the include's and the worker's path) | ${lat(b.full.decide)} | ${lat(b.lite.decide)} | |`);
+    if (b.full.decide_explained) L.push(`| \`decide(slot)\` with reasons and arms table | ${lat(b.full.decide_explained)} | ${lat(b.lite.decide_explained)} | |`);
     L.push(`| \`scores()\` after a new event, 3 models | ${lat(b.full.scores.three_models_demo_config)} | ${lat(b.lite.scores.three_models_demo_config)} | |`);
     for (const m of MODEL_NAMES) {
       const o = res.ort.models[m];

@@ -8,6 +8,7 @@
 //! themselves (an unknown slot, an unknown decision id) return an `Err`.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,7 @@ use crate::profile::{
 use crate::rng::Rng;
 use crate::rules::{Env, Expr};
 use crate::snapshot::{self, EngineState, PendingState, SlotState};
+use crate::text::Fixed;
 
 /// Current engine config format.
 pub const CONFIG_VERSION: u32 = 1;
@@ -402,7 +404,8 @@ pub struct Decision {
     pub probability: f64,
     pub scores: BTreeMap<String, f32>,
     pub source: Source,
-    /// "Why am I seeing this", one short sentence per line.
+    /// "Why am I seeing this", one short sentence per line (only the reason of a default
+    /// when asked not to explain, see [`Engine::decide_with`]).
     pub reasons: Vec<String>,
     /// Every eligible variant with its probability and the policy's estimate, when a policy
     /// chose (empty for defaults, rules, holdout and no-consent decisions).
@@ -706,8 +709,18 @@ impl Engine {
             ctx_generation: 0,
             restore_notes: Vec::new(),
         };
+        e.watch_features();
         e.ensure_pseudonym();
         Ok(e)
+    }
+
+    /// Asks the session to keep running sums for every model's recency features.
+    fn watch_features(&mut self) {
+        for m in &self.models {
+            for (kind, half_life_s) in m.spec().recency_sums() {
+                self.session.watch_recency(kind, half_life_s);
+            }
+        }
     }
 
     /// Convenience: config JSON and `(manifest JSON, ONNX bytes)` pairs.
@@ -986,6 +999,19 @@ impl Engine {
 
     /// Chooses the variant of `slot` for this visitor now.
     pub fn decide(&mut self, slot: &str, now_ms: f64) -> Result<Decision, Error> {
+        self.decide_with(slot, now_ms, true)
+    }
+
+    /// [`Engine::decide`], with `explain: false` for the rendering path: the same choice, the
+    /// same learning and the same `source`, without the `reasons` sentences and the `arms`
+    /// table (except the reason of a `no_consent`, `holdout` or `error` default, which is
+    /// always given). Pages render with it; debug views ask for the explanation.
+    pub fn decide_with(
+        &mut self,
+        slot: &str,
+        now_ms: f64,
+        explain: bool,
+    ) -> Result<Decision, Error> {
         check_now(now_ms)?;
         let si = self
             .slots
@@ -1048,11 +1074,13 @@ impl Engine {
                     .and_then(Option::as_ref)
                     .is_none_or(|r| r.eval(&env));
                 if !rule_ok {
-                    reasons.push(format!(
-                        "{:?} not eligible: rule `{}` is false",
-                        v.id,
-                        v.eligibility.as_deref().unwrap_or("")
-                    ));
+                    if explain {
+                        reasons.push(format!(
+                            "{:?} not eligible: rule `{}` is false",
+                            v.id,
+                            v.eligibility.as_deref().unwrap_or("")
+                        ));
+                    }
                     continue;
                 }
                 if let (Some(cap), Some(shown)) = (&v.cap, s.shown.get(vi)) {
@@ -1061,24 +1089,24 @@ impl Engine {
                         .filter(|&&t| cap.window_s.is_none_or(|w| now_ms - t < w * 1000.0))
                         .count();
                     if recent >= cap.max as usize {
-                        reasons.push(format!(
-                            "{:?} not eligible: already shown {recent} times (cap {})",
-                            v.id, cap.max
-                        ));
+                        if explain {
+                            reasons.push(format!(
+                                "{:?} not eligible: already shown {recent} times (cap {})",
+                                v.id, cap.max
+                            ));
+                        }
                         continue;
                     }
                 }
                 eligible.push(vi);
             }
         }
-        if !named.is_empty() {
+        if explain && !named.is_empty() {
             let mut line = String::with_capacity(16 + 24 * named.len());
             line.push_str("scores:");
             for (i, (k, v)) in named.iter().enumerate() {
                 line.push_str(if i == 0 { " " } else { ", " });
-                line.push_str(k);
-                line.push(' ');
-                push_fixed3(&mut line, f64::from(*v));
+                let _ = write!(line, "{k} {}", Fixed(f64::from(*v), 3));
             }
             reasons.push(line);
         }
@@ -1096,10 +1124,12 @@ impl Engine {
             } else {
                 Source::SessionOnly
             };
-            reasons.push(
+            if explain {
+                reasons.push(
                 "no consent to a profile: a session-only choice by the rules over this session's scores; nothing is learned or kept"
                     .into(),
             );
+            }
             let chosen = Chosen {
                 arm,
                 probability: 1.0,
@@ -1121,7 +1151,9 @@ impl Engine {
         let mut arms = Vec::new();
         let (arm, probability, source) = match eligible.as_slice() {
             [] => {
-                reasons.push("no variant is eligible: showing the default".into());
+                if explain {
+                    reasons.push("no variant is eligible: showing the default".into());
+                }
                 (default_idx, 1.0, Source::Default)
             }
             [only] => {
@@ -1130,7 +1162,9 @@ impl Engine {
                 } else {
                     Source::Rule
                 };
-                reasons.push("the rules leave exactly one eligible variant".into());
+                if explain {
+                    reasons.push("the rules leave exactly one eligible variant".into());
+                }
                 (*only, 1.0, source)
             }
             _ => {
@@ -1141,23 +1175,25 @@ impl Engine {
                 };
                 let mut d = s.policy.distribution(&eligible, &ctx, &mut self.rng);
                 floor::apply(&mut d, self.config.min_probability);
-                reasons.push(d.note.clone());
-                arms = d
-                    .arms
-                    .iter()
-                    .zip(&d.probs)
-                    .enumerate()
-                    .map(|(i, (&a, &p))| ArmView {
-                        variant_id: s
-                            .config
-                            .variants
-                            .get(a)
-                            .map(|v| v.id.clone())
-                            .unwrap_or_default(),
-                        probability: p,
-                        estimate: d.estimates.get(i).copied().filter(|e| e.is_finite()),
-                    })
-                    .collect();
+                if explain {
+                    reasons.push(std::mem::take(&mut d.note));
+                    arms = d
+                        .arms
+                        .iter()
+                        .zip(&d.probs)
+                        .enumerate()
+                        .map(|(i, (&a, &p))| ArmView {
+                            variant_id: s
+                                .config
+                                .variants
+                                .get(a)
+                                .map(|v| v.id.clone())
+                                .unwrap_or_default(),
+                            probability: p,
+                            estimate: d.estimates.get(i).copied().filter(|e| e.is_finite()),
+                        })
+                        .collect();
+                }
                 match bandit::sample(&d, &mut self.rng) {
                     Some(c) => {
                         let source = if c.exploit {
@@ -1165,13 +1201,15 @@ impl Engine {
                         } else {
                             Source::Explore
                         };
-                        reasons.push(format!(
-                            "{} of {} variants eligible; chose this one with probability {:.3} ({})",
+                        if explain {
+                            reasons.push(format!(
+                            "{} of {} variants eligible; chose this one with probability {} ({})",
                             eligible.len(),
                             s.config.variants.len(),
-                            c.probability,
+                            Fixed(c.probability, 3),
                             if c.exploit { "the policy's current best" } else { "exploring" }
                         ));
+                        }
                         (c.arm, c.probability, source)
                     }
                     None => (default_idx, 1.0, Source::Default),
@@ -1257,12 +1295,12 @@ impl Engine {
                 if self.config.exposure == Exposure::OnDecide {
                     s.count_shown(arm, learn, now_ms);
                 }
-                (s.config.id.clone(), s.config.variants.get(arm).cloned())
+                (s.config.id.clone(), s.config.variants.get(arm))
             }
             None => (String::new(), None),
         };
         let (variant_id, kind, content, tags) = match variant {
-            Some(v) => (v.id, v.kind, v.content, v.tags),
+            Some(v) => (v.id.clone(), v.kind, v.content.clone(), v.tags.clone()),
             None => (
                 String::new(),
                 VariantKind::Copy,
@@ -1635,6 +1673,7 @@ impl Engine {
             now_ms,
         )?;
         e.session = session;
+        e.watch_features();
         e.ctx = state.context;
         e.rng = state.rng;
         e.seq = state.seq;
@@ -1757,45 +1796,5 @@ impl TrackReport {
                 message: err.to_string(),
             });
         }
-    }
-}
-
-/// Appends `x` with three decimals, as `{:.3}` would for the scores' range (|x| < 2^53 / 1000):
-/// without core's exact float formatting, which is slow in wasm.
-fn push_fixed3(out: &mut String, x: f64) {
-    use std::fmt::Write;
-    if !x.is_finite() || x.abs() >= 1e12 {
-        let _ = write!(out, "{x:.3}");
-        return;
-    }
-    let m = (x.abs() * 1000.0).round() as u64;
-    if x < 0.0 && m != 0 {
-        out.push('-');
-    }
-    let _ = write!(out, "{}.{:03}", m / 1000, m % 1000);
-}
-
-#[cfg(test)]
-mod fixed3_tests {
-    #[test]
-    fn push_fixed3_matches_core_formatting_for_scores() {
-        let mut differ = 0;
-        for i in 0..200_000u32 {
-            let v = i as f32 / 200_000.0 * 1.5;
-            let mut ours = String::new();
-            super::push_fixed3(&mut ours, f64::from(v));
-            if ours != format!("{v:.3}") {
-                differ += 1;
-                // Only exact decimal ties may round the other way, by one in the last place.
-                assert!(
-                    (ours.parse::<f64>().unwrap() - f64::from(v)).abs() <= 0.0005 + 1e-9,
-                    "{v}: {ours}"
-                );
-            }
-        }
-        assert!(differ < 10, "{differ} values formatted differently");
-        let mut s = String::new();
-        super::push_fixed3(&mut s, f64::NAN);
-        assert_eq!(s, "NaN");
     }
 }

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EventError;
+use crate::window::Window;
 
 /// The kinds of event a storefront emits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -297,7 +298,9 @@ impl Interner {
 }
 
 /// The events of the current visit: the last `capacity` of them, plus the visit's start time.
-#[derive(Debug, Clone, PartialEq)]
+/// Equality compares what a session holds (limits, start, events, tables, total), not the
+/// running statistics derived from it.
+#[derive(Debug, Clone)]
 pub struct Session {
     limits: SessionLimits,
     start_ms: f64,
@@ -310,6 +313,19 @@ pub struct Session {
     total: u64,
     /// Per-kind counts of the events currently in the window.
     counts: [u32; KIND_COUNT],
+    /// Running statistics of the window (features in O(1) per column).
+    window: Window,
+}
+
+impl PartialEq for Session {
+    fn eq(&self, other: &Session) -> bool {
+        self.limits == other.limits
+            && self.start_ms.to_bits() == other.start_ms.to_bits()
+            && self.total == other.total
+            && self.categories.names() == other.categories.names()
+            && self.names.names() == other.names.names()
+            && self.iter().eq(other.iter())
+    }
 }
 
 impl Session {
@@ -329,6 +345,7 @@ impl Session {
             names: Interner::default(),
             total: 0,
             counts: [0; KIND_COUNT],
+            window: Window::new(cap),
         }
     }
 
@@ -375,6 +392,7 @@ impl Session {
 
     fn store(&mut self, ev: Event) {
         let cap = self.limits.capacity;
+        let seq = self.total;
         if self.buf.len() < cap {
             self.buf.push(ev);
         } else if let Some(slot) = self.buf.get_mut(self.head) {
@@ -382,12 +400,39 @@ impl Session {
             if let Some(c) = self.counts.get_mut(old.kind.index()) {
                 *c = c.saturating_sub(1);
             }
+            self.window.evict(seq.saturating_sub(cap as u64), &old);
             self.head = (self.head + 1) % cap;
         }
         if let Some(c) = self.counts.get_mut(ev.kind.index()) {
             *c = c.saturating_add(1);
         }
+        self.window.push(seq, &ev);
         self.total = self.total.saturating_add(1);
+        if self.window.dirty() {
+            self.rebuild_window();
+        }
+    }
+
+    /// Recomputes the running statistics from the events in the window.
+    fn rebuild_window(&mut self) {
+        let first = self.total.saturating_sub(self.buf.len() as u64);
+        let (newer, older) = self.buf.split_at(self.head.min(self.buf.len()));
+        let events = older.iter().chain(newer.iter());
+        self.window.rebuild((first..).zip(events));
+    }
+
+    /// The running statistics of the window.
+    pub fn window(&self) -> &Window {
+        &self.window
+    }
+
+    /// Keeps a running `recency_count` sum for `(kind, half_life_s)` (see
+    /// [`Window::recency`]); false when the window keeps the most it can already (the feature
+    /// then scans).
+    pub fn watch_recency(&mut self, kind: EventKind, half_life_s: f64) -> bool {
+        let kept = self.window.watch_recency(kind, half_life_s);
+        self.rebuild_window();
+        kept
     }
 
     fn check_str(&self, field: &'static str, s: &Option<Cow<'_, str>>) -> Result<(), EventError> {
@@ -560,15 +605,12 @@ impl Session {
 
     /// Sum of add-to-cart prices minus remove-from-cart prices in the window, never below 0.
     pub fn cart_value(&self) -> f64 {
-        let mut v = 0.0;
-        for e in self.iter() {
-            match e.kind {
-                EventKind::AddToCart => v += e.price.unwrap_or(0.0),
-                EventKind::RemoveFromCart => v -= e.price.unwrap_or(0.0),
-                _ => {}
-            }
-        }
-        v.max(0.0)
+        let sum = |k| {
+            self.window
+                .price(k)
+                .map_or(0.0, |s| s.stat(crate::features::Stat::Sum))
+        };
+        (sum(EventKind::AddToCart) - sum(EventKind::RemoveFromCart)).max(0.0)
     }
 
     /// add_to_cart count minus remove_from_cart count in the window, never below 0.
@@ -610,6 +652,8 @@ impl Session {
         s.categories = categories;
         s.names = names;
         let skip = st.events.len().saturating_sub(s.limits.capacity);
+        // Sequence numbers continue from the snapshot's: the kept events end at `total`.
+        s.total = st.total.saturating_sub((st.events.len() - skip) as u64);
         for e in st.events.into_iter().skip(skip) {
             let ok_ts = e.ts.is_finite() && e.ts >= st.start_ms;
             let ok_cat = e.category.is_none_or(|c| (c as usize) < s.categories.len());
@@ -623,7 +667,6 @@ impl Session {
             }
             s.store(e);
         }
-        s.total = st.total.max(s.buf.len() as u64);
         Ok(s)
     }
 }

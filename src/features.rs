@@ -28,7 +28,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SpecError;
-use crate::event::{EventKind, Session, KIND_COUNT};
+use crate::event::{EventKind, Session};
+use crate::window::kind_mask;
 
 /// Maximum columns a spec may produce.
 pub const MAX_WIDTH: usize = 4096;
@@ -316,46 +317,15 @@ impl FeatureSpec {
     }
 
     /// Computes the vector into `out` (cleared first; reuse it to avoid allocating).
+    ///
+    /// Counts, value/price statistics, category counts and the recency sums the session keeps
+    /// (see [`Session::watch_recency`]) come from the window's running statistics
+    /// ([`crate::window`]): O(1) per column. A custom-event statistic, and a recency sum the
+    /// session does not keep or cannot answer for this `now` (an event newer than `now`), scan
+    /// the window.
     pub fn extract_into(&self, session: &Session, ctx: &Context, now_ms: f64, out: &mut Vec<f32>) {
         out.clear();
-        // One pass over the window gathers what most features need: per kind, the statistics of
-        // `value` and of `price`, and the first RECENCY recency sums. Each accumulator sees its
-        // values in the same (received) order and with the same operations as a pass of its
-        // own would, so the result is bit-for-bit that of the table's formulas; the features it
-        // does not cover (custom, category, multi-kind price, further recency) scan on their own.
-        let mut recency = [(EventKind::PageView, 0.0f64, -0.0f64); RECENCY];
-        let mut n_recency = 0;
-        for f in &self.features {
-            if let FeatureDef::RecencyCount {
-                event, half_life_s, ..
-            } = f
-            {
-                if let Some(r) = recency.get_mut(n_recency) {
-                    *r = (*event, *half_life_s, -0.0);
-                    n_recency += 1;
-                }
-            }
-        }
-        let mut values = [Acc::EMPTY; KIND_COUNT];
-        let mut prices = [Acc::EMPTY; KIND_COUNT];
-        for e in session.iter() {
-            let k = e.kind.index();
-            if let (Some(v), Some(a)) = (e.value, values.get_mut(k)) {
-                a.add(v);
-            }
-            if let (Some(p), Some(a)) = (e.price, prices.get_mut(k)) {
-                a.add(p);
-            }
-            for (kind, half_life_s, sum) in recency.iter_mut().take(n_recency) {
-                if *kind == e.kind {
-                    *sum += decay(now_ms, e.ts, *half_life_s);
-                }
-            }
-        }
-        let stat = |accs: &[Acc; KIND_COUNT], k: EventKind, s: Stat| {
-            accs.get(k.index()).map_or(0.0, |a| a.stat(s))
-        };
-        let mut recency_seen = 0;
+        let window = session.window();
         for f in &self.features {
             let t = f.transform();
             // Everything stays f64 through the transform; one rounding to f32 per column.
@@ -366,55 +336,38 @@ impl FeatureSpec {
                 };
                 out.push(y as f32)
             };
-            let of_kind = |k: EventKind| session.iter().filter(move |e| e.kind == k);
+            let value = |k: EventKind, s: Stat| window.value(k).map_or(0.0, |v| v.stat(s));
             match f {
-                FeatureDef::Count { event, .. } => emit(session.count(*event) as f64),
+                FeatureDef::Count { event, .. } => emit(f64::from(session.count(*event))),
                 FeatureDef::RecencyCount {
                     event, half_life_s, ..
-                } => {
-                    let gathered = recency
-                        .get(recency_seen)
-                        .filter(|_| recency_seen < n_recency);
-                    recency_seen += 1;
-                    match gathered {
-                        Some(&(_, _, sum)) => emit(sum),
-                        None => emit(
-                            of_kind(*event)
-                                .map(|e| decay(now_ms, e.ts, *half_life_s))
-                                .sum(),
-                        ),
-                    }
+                } => emit(
+                    window
+                        .recency(*event, *half_life_s, now_ms)
+                        .unwrap_or_else(|| recency_scan(session, *event, *half_life_s, now_ms)),
+                ),
+                FeatureDef::Dwell { stat, .. } => emit(value(EventKind::Dwell, *stat)),
+                FeatureDef::Scroll { stat, .. } => emit(value(EventKind::Scroll, *stat)),
+                FeatureDef::Price { stat, events, .. } => {
+                    emit(window.price_of_kinds(kind_mask(events), *stat))
                 }
-                FeatureDef::Dwell { stat: s, .. } => emit(stat(&values, EventKind::Dwell, *s)),
-                FeatureDef::Scroll { stat: s, .. } => emit(stat(&values, EventKind::Scroll, *s)),
-                FeatureDef::Price {
-                    stat: s, events, ..
-                } => match events.as_slice() {
-                    [one] => emit(stat(&prices, *one, *s)),
-                    _ => emit(stat_of(
-                        *s,
+                FeatureDef::Custom { custom, stat, .. } => {
+                    let mut acc = Acc::EMPTY;
+                    if let Some(id) = session.custom_names().get(custom) {
                         session
                             .iter()
-                            .filter(|e| events.contains(&e.kind))
-                            .filter_map(|e| e.price),
-                    )),
-                },
-                FeatureDef::Custom { custom, stat, .. } => {
-                    let vals = session
-                        .custom_names()
-                        .get(custom)
-                        .map(|id| of_kind(EventKind::Custom).filter(move |e| e.name == Some(id)));
-                    emit(stat_of(
-                        *stat,
-                        vals.into_iter().flatten().filter_map(|e| e.value),
-                    ))
+                            .filter(|e| e.kind == EventKind::Custom && e.name == Some(id))
+                            .filter_map(|e| e.value)
+                            .for_each(|v| acc.add(v));
+                    }
+                    emit(acc.stat(*stat))
                 }
                 FeatureDef::Category {
                     mode,
                     vocabulary,
                     events,
                     ..
-                } => category_columns(session, *mode, vocabulary, events, &mut emit),
+                } => category_columns(session, *mode, vocabulary, kind_mask(events), &mut emit),
                 FeatureDef::SessionAge { .. } => emit(session.age_s(now_ms)),
                 FeatureDef::ContextOneHot { key, values, .. } => {
                     let v = match ctx.get(key) {
@@ -433,6 +386,17 @@ impl FeatureSpec {
         }
     }
 
+    /// The `(event, half_life_s)` of every `recency_count` feature: what a session should keep
+    /// running sums of ([`Session::watch_recency`]).
+    pub fn recency_sums(&self) -> impl Iterator<Item = (EventKind, f64)> + '_ {
+        self.features.iter().filter_map(|f| match f {
+            FeatureDef::RecencyCount {
+                event, half_life_s, ..
+            } => Some((*event, *half_life_s)),
+            _ => None,
+        })
+    }
+
     /// Convenience: a fresh vector.
     pub fn extract(&self, session: &Session, ctx: &Context, now_ms: f64) -> Vec<f32> {
         let mut v = Vec::with_capacity(self.width());
@@ -441,13 +405,15 @@ impl FeatureSpec {
     }
 }
 
-/// The weight of an event at `ts` in a `recency_count`: `0.5^(age_s / half_life_s)`.
-fn decay(now_ms: f64, ts: f64, half_life_s: f64) -> f64 {
-    0.5f64.powf((now_ms - ts).max(0.0) / 1000.0 / half_life_s)
+/// A `recency_count` by its formula: Σ over window events of `kind` of
+/// `0.5^(max(0, now − ts)/1000/half_life_s)`.
+fn recency_scan(session: &Session, kind: EventKind, half_life_s: f64, now_ms: f64) -> f64 {
+    session
+        .iter()
+        .filter(|e| e.kind == kind)
+        .map(|e| 0.5f64.powf((now_ms - e.ts).max(0.0) / 1000.0 / half_life_s))
+        .sum()
 }
-
-/// Recency sums gathered in the shared pass; a spec with more scans for the rest.
-const RECENCY: usize = 8;
 
 /// Running `count`/`sum`/`min`/`max`/`last` of a stream of values, in arrival order.
 #[derive(Clone, Copy)]
@@ -492,54 +458,38 @@ impl Acc {
     }
 }
 
-fn stat_of(stat: Stat, vals: impl Iterator<Item = f64>) -> f64 {
-    let mut acc = Acc::EMPTY;
-    vals.for_each(|v| acc.add(v));
-    acc.stat(stat)
-}
-
 fn category_columns(
     session: &Session,
     mode: CategoryMode,
     vocabulary: &[String],
-    events: &[EventKind],
+    kinds: u16,
     emit: &mut impl FnMut(f64),
 ) {
-    let ids: Vec<Option<u16>> = vocabulary
-        .iter()
-        .map(|c| session.categories().get(c))
-        .collect();
-    let mut counts = vec![0u32; vocabulary.len()];
-    let mut total = 0u32;
-    for e in session.iter().filter(|e| events.contains(&e.kind)) {
-        if let Some(c) = e.category {
-            total += 1;
-            for (i, id) in ids.iter().enumerate() {
-                if *id == Some(c) {
-                    if let Some(n) = counts.get_mut(i) {
-                        *n += 1;
-                    }
-                }
-            }
-        }
-    }
+    let window = session.window();
+    let count = |c: &String| {
+        session
+            .categories()
+            .get(c)
+            .map_or(0, |id| window.category_count(id, kinds))
+    };
+    let total = window.with_category(kinds);
     match mode {
-        CategoryMode::Count => counts.iter().for_each(|&n| emit(n as f64)),
-        CategoryMode::Share => counts.iter().for_each(|&n| {
+        CategoryMode::Count => vocabulary.iter().for_each(|c| emit(f64::from(count(c)))),
+        CategoryMode::Share => vocabulary.iter().for_each(|c| {
             emit(if total == 0 {
                 0.0
             } else {
-                n as f64 / total as f64
+                f64::from(count(c)) / f64::from(total)
             })
         }),
         CategoryMode::Top1 => {
             let mut best: Option<(usize, u32)> = None;
-            for (i, &n) in counts.iter().enumerate() {
+            for (i, n) in vocabulary.iter().map(count).enumerate() {
                 if n > 0 && best.is_none_or(|(_, b)| n > b) {
                     best = Some((i, n));
                 }
             }
-            for i in 0..counts.len() {
+            for i in 0..vocabulary.len() {
                 emit(if best.map(|(b, _)| b) == Some(i) {
                     1.0
                 } else {

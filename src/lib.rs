@@ -71,6 +71,8 @@ pub mod rules;
 pub mod sim;
 pub mod snapshot;
 pub mod tcf;
+pub(crate) mod text;
+pub mod window;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

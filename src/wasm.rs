@@ -375,10 +375,15 @@ impl JsEngine {
     }
 
     /// Chooses the variant of `slot`: `{decision_id, slot, variant_id, kind, content, tags,
-    /// probability, scores, source, reasons}`.
-    pub fn decide(&mut self, slot: &str) -> Result<JsValue, JsValue> {
+    /// probability, scores, source, reasons, arms}`. `explain: false` (the rendering path)
+    /// leaves out the `reasons` sentences and the `arms` table — the same choice, learning and
+    /// `source`, and a smaller result to build.
+    pub fn decide(&mut self, slot: &str, explain: Option<bool>) -> Result<JsValue, JsValue> {
         let now = self.now();
-        let d = self.inner.decide(slot, now).map_err(to_js)?;
+        let d = self
+            .inner
+            .decide_with(slot, now, explain.unwrap_or(true))
+            .map_err(to_js)?;
         serialize(&d)
     }
 

@@ -250,7 +250,7 @@ const slotConfig = (slot) =>
   engineConfig && Array.isArray(engineConfig.slots) ? engineConfig.slots.find((s) => s && s.id === slot) : undefined;
 
 const decideSlot = (slot) => {
-  const d = call(`decide("${slot}")`, () => engine.decide(slot));
+  const d = call(`decide("${slot}")`, () => engine.decide(slot, !!(settings.debug || settings.explain)));
   const els = elementsBySlot.get(slot) || [];
   if (!d) {
     // The engine could not decide: this slot shows its default now.

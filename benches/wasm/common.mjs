@@ -218,7 +218,7 @@ function checkDecision(d, slot, nModels) {
  * decide() latency with fresh scores: before each timed decide one new event is tracked
  * (untimed), so features, all models and the bandit run inside the timed call.
  */
-export function benchDecide(ew, config, models, { iterations = 20_000, warmup = 2_000, prefill = 40, seed = 7 } = {}) {
+export function benchDecide(ew, config, models, { iterations = 20_000, warmup = 2_000, prefill = 40, seed = 7, explain = false } = {}) {
   const engine = createEngine(ew, config, models, seed);
   const r = rng(seed);
   let ts = T0 + 1_000;
@@ -230,9 +230,10 @@ export function benchDecide(ew, config, models, { iterations = 20_000, warmup = 
     engine.track(sessionEvent(r, (ts += 0.001)));
     const slot = SLOTS[i % SLOTS.length];
     const a = clock();
-    const d = engine.decide(slot);
+    const d = engine.decide(slot, explain);
     const t = clock() - a;
     checkDecision(d, slot, models.length);
+    if (explain && d.reasons.length === 0) throw new Error(`decide(${slot}, true) gave no reasons`);
     if (i >= warmup) {
       samples[i - warmup] = t;
       sources[d.source] = (sources[d.source] ?? 0) + 1;
@@ -250,7 +251,7 @@ export function benchDecide(ew, config, models, { iterations = 20_000, warmup = 
     sources,
     rewards_given: rewards,
     session_events_in_window: st.events,
-    method: `per call: track(1 new event, untimed) then decide(slot) timed alone, slots rotating ${SLOTS.join('/')}; ${warmup} warm-up iterations untimed; every 4th decision rewarded (untimed); each decision checked: a variant, not error/no_consent/holdout, ${models.length} finite scores`,
+    method: `per call: track(1 new event, untimed) then decide(slot, ${explain}) timed alone (${explain ? 'with the reasons sentences and the arms table' : 'the rendering path of the script include and the worker: no reasons sentences or arms table'}), slots rotating ${SLOTS.join('/')}; ${warmup} warm-up iterations untimed; every 4th decision rewarded (untimed); each decision checked: a variant, not error/no_consent/holdout, ${models.length} finite scores`,
   };
 }
 
@@ -396,6 +397,8 @@ export function runEngineSuite(ew, build, files, config, it, log = () => {}) {
   out.ingestion = benchIngestion(ew, config, models, { rounds: it.rounds, roundMs: it.roundMs });
   log(`${build}: decide x ${it.decide}`);
   out.decide = benchDecide(ew, config, models, { iterations: it.decide, warmup: it.decideWarm });
+  log(`${build}: decide (explained) x ${it.decide}`);
+  out.decide_explained = benchDecide(ew, config, models, { iterations: it.decide, warmup: it.decideWarm, explain: true });
   log(`${build}: scores()`);
   const sopt = { iterations: it.scores, warmup: it.scoresWarm };
   out.scores = {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::ridge::Ridge;
 use super::{explore, Distribution, Policy, PolicyContext, Prior};
 use crate::rng::Rng;
+use crate::text::Fixed;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinTs {
@@ -75,8 +76,9 @@ impl Policy for LinTs {
             greedy,
             estimates: moments.iter().map(|m| m.0).collect(),
             note: format!(
-                "linear Thompson sampling (v = {:.2}): best mean {best:.3}",
-                self.v
+                "linear Thompson sampling (v = {}): best mean {}",
+                Fixed(self.v, 2),
+                Fixed(best, 3)
             ),
         }
     }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::ridge::Ridge;
 use super::{explore, Distribution, Policy, PolicyContext, Prior};
 use crate::rng::Rng;
+use crate::text::Fixed;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinUcb {
@@ -64,8 +65,9 @@ impl Policy for LinUcb {
             greedy,
             estimates: eligible.iter().map(|&a| self.ridge.mean(a)).collect(),
             note: format!(
-                "LinUCB (α = {:.2}): highest upper bound {best:.3}",
-                self.alpha
+                "LinUCB (α = {}): highest upper bound {}",
+                Fixed(self.alpha, 2),
+                Fixed(best, 3)
             ),
         }
     }

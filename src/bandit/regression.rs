@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::ridge::Ridge;
 use super::{explore, Distribution, Policy, PolicyContext, Prior};
 use crate::rng::Rng;
+use crate::text::Fixed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -89,12 +90,20 @@ impl Policy for Regression {
                 let g = self.gamma();
                 (
                     explore::squarecb(&est, g),
-                    format!("SquareCB (γ = {g:.1}): best predicted reward {best:.3}"),
+                    format!(
+                        "SquareCB (γ = {}): best predicted reward {}",
+                        Fixed(g, 1),
+                        Fixed(best, 3)
+                    ),
                 )
             }
             Exploration::Epsilon { epsilon } => (
                 explore::epsilon_greedy(&est, epsilon),
-                format!("ε-greedy on a reward regressor (ε = {epsilon:.2}): best predicted reward {best:.3}"),
+                format!(
+                    "ε-greedy on a reward regressor (ε = {}): best predicted reward {}",
+                    Fixed(epsilon, 2),
+                    Fixed(best, 3)
+                ),
             ),
         };
         Distribution {

@@ -349,7 +349,7 @@ async function personalize(request, url, env, ctx, upstream, bytes) {
     const before = poolable && restored ? outcomes(engine.measurementPayload()) : null;
     if (hasSlots) {
       const r = await rewriteHtml(bytes, upstream.headers.get("content-type"), rt.slots, (slot) =>
-        engine.decide(slot),
+        engine.decide(slot, false),
       );
       if (r.errors.length) throw new Error(r.errors[0]);
       if (r.decisions.size) body = r.body;
