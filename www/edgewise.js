@@ -668,7 +668,12 @@ const flush = () => {
     const r = (out[what] = call(what, () => engine[`${what}Payload`]()) || null);
     if (!url || !r || !r.ok) continue;
     const body = new Blob([r.payload], { type: 'application/json' });
-    if (!(navigator.sendBeacon && navigator.sendBeacon(url, body))) fetch(url, { ...SAME_ORIGIN, method: 'POST', body, keepalive: true }).catch(() => {});
+    // sendBeacon throws for a URL that is not http(s), and is missing in old browsers.
+    try {
+      if (!navigator.sendBeacon(url, body)) throw 0;
+    } catch {
+      fetch(url, { ...SAME_ORIGIN, method: 'POST', body, keepalive: true }).catch(() => {});
+    }
     emit('sync', { what, url, bytes: r.payload.length });
   }
   return out;
@@ -725,8 +730,8 @@ const scriptElement = () => {
 
 /** Fetches JSON, or bytes with `bytes` set; errors carry `<what>_unavailable` / `<what>_invalid`. */
 const get = async (url, what, bytes) => {
-  const r = await fetch(url, SAME_ORIGIN);
-  if (!r.ok) throw err(`${what}_unavailable`, `${what} ${url}: HTTP ${r.status}`);
+  const r = await fetch(url, SAME_ORIGIN).catch((e) => ({ status: text(e) }));
+  if (!r.ok) throw err(`${what}_unavailable`, `${what} ${url}: ${r.status}`);
   if (bytes) return new Uint8Array(await r.arrayBuffer());
   try {
     return await r.json();
