@@ -32,6 +32,8 @@ import { Engine, build, simulate, version, __wbg_get_imports, __wbg_finalize_ini
 const VERSION = '0.1.0';
 const CLASS_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 const SLOT_ATTR = 'data-ew-slot';
+// Marked elements, but never <script> or <style>: text set there would run as code.
+const SLOTS = `:not(script,style)[${SLOT_ATTR}]`;
 const FIELD_ATTR = 'data-ew-field';
 const DECISION_ATTR = 'data-ew-decision';
 const DEFAULT = 'default';
@@ -84,7 +86,7 @@ const emit = (name, detail) => {
     try {
       fn(detail);
     } catch (e) {
-      reportOnce(`listener:${name}`, `a '${name}' listener threw: ${e && e.message}`);
+      reportOnce(`listener:${name}`, `a '${name}' listener threw: ${text(e)}`);
     }
   }
 };
@@ -204,7 +206,7 @@ const wrap = (obj, name, after) => {
 // ---------------------------------------------------------------- anti-flicker
 
 const markPending = () => {
-  for (const el of document.querySelectorAll(`[${SLOT_ATTR}]`)) {
+  for (const el of document.querySelectorAll(SLOTS)) {
     if (el.hasAttribute('data-ew-state')) continue;
     if (el.hasAttribute(DECISION_ATTR)) {
       // Decided at the edge (www/edge) before the HTML arrived: leave it as it is.
@@ -334,7 +336,7 @@ const decideSlot = (slot) => {
 
 const scanSlots = () => {
   const fresh = new Set();
-  for (const el of document.querySelectorAll(`[${SLOT_ATTR}]`)) {
+  for (const el of document.querySelectorAll(SLOTS)) {
     const slot = el.getAttribute(SLOT_ATTR);
     if (!slot || el.getAttribute('data-ew-state') === 'edge') continue;
     let set = elementsBySlot.get(slot);
@@ -411,7 +413,7 @@ const rewardEvent = (kind) => {
 
 const track = (event) => {
   if (!event || typeof event !== 'object') {
-    reportOnce('event_malformed:track', 'track() takes an object like {kind: "purchase"}');
+    reportOnce('event_malformed:track', 'track() takes an object');
     return false;
   }
   if (!engine) {
@@ -560,7 +562,7 @@ const hookTcf = () => {
       }
     });
   } catch (e) {
-    reportOnce('tcf:addEventListener', `__tcfapi addEventListener threw: ${e && e.message}`, e);
+    reportOnce('tcf:addEventListener', `__tcfapi threw: ${text(e)}`, e);
   }
 };
 
@@ -702,7 +704,7 @@ const debugRender = () => {
       'aside',
       '',
       'position:fixed;left:8px;top:8px;z-index:2147483647;max-width:420px;max-height:50vh;overflow:auto;' +
-        'background:#14181ceb;color:#e8f0f2;font:12px/1.4 ui-monospace,monospace;padding:8px 10px;border-radius:6px',
+        'background:#14181ceb;color:#e8f0f2;font:12px monospace;padding:8px;border-radius:6px',
     );
     debugEl.setAttribute('data-ew-debug', '');
     document.body.appendChild(debugEl);
