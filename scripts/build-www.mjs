@@ -3,6 +3,8 @@
 // (pkg/web) into pkg/www/ — edgewise.js (classic script for <script src>, sets window.edgewise)
 // and edgewise.mjs (ES module) — copies the wasm beside them, measures gzip/brotli and fails
 // above `[include] budget` in wasm-pack.toml. Run after scripts/build.mjs (`make wasm` does).
+// It also writes pkg/www/sri.json: the Subresource Integrity (sha384) of each file, for
+// `<script src=… integrity=… crossorigin>` when the include is served from a CDN (SECURITY.md).
 //
 // The glue is generated (pkg/ is never edited by hand); the bundle reads it through the
 // `gluePlugin` below, which adapts it for the include (`adaptGlue`) and checks each assumption
@@ -11,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { build } from 'esbuild';
 import { parse } from 'smol-toml';
 
@@ -149,6 +152,14 @@ for (const f of ['edgewise.js', 'edgewise.mjs', 'edgewise_bg.wasm']) {
   sizes[f] = { raw: b.length, gzip: gz(b), brotli: br(b) };
   console.log(`pkg/www/${f.padEnd(17)} ${String(b.length).padStart(8)} B raw ${String(sizes[f].gzip).padStart(8)} B gzip ${String(sizes[f].brotli).padStart(8)} B brotli`);
 }
+// Subresource Integrity of what is served: pkg/www/sri.json, printed too.
+const sri = {};
+for (const f of Object.keys(sizes)) {
+  sri[f] = `sha384-${createHash('sha384').update(readFileSync(path.join(out, f))).digest('base64')}`;
+  console.log(`pkg/www/${f.padEnd(17)} integrity="${sri[f]}"`);
+}
+writeFileSync(path.join(out, 'sri.json'), JSON.stringify(sri, null, 2) + '\n');
+
 const sizesFile = path.join(root, 'pkg', 'sizes.json');
 let all = {};
 try {
