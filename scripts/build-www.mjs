@@ -3,6 +3,8 @@
 // (pkg/web) into pkg/www/ — edgewise.js (classic script for <script src>, sets window.edgewise)
 // and edgewise.mjs (ES module) — copies the wasm beside them, measures gzip/brotli and fails
 // above `[include] budget` in wasm-pack.toml. Run after scripts/build.mjs (`make wasm` does).
+// It also writes pkg/www/sri.json: the Subresource Integrity (sha384) of each file, for
+// `<script src=… integrity=… crossorigin>` when the include is served from a CDN (SECURITY.md).
 //
 // The glue is generated (pkg/ is never edited by hand); the bundle reads it through the
 // `gluePlugin` below, which adapts it for the include (`adaptGlue`) and checks each assumption
@@ -11,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { build } from 'esbuild';
 import { parse } from 'smol-toml';
 
@@ -41,6 +44,8 @@ const importNamed = (fns, name) => fns[name] || fns[name.slice(0, -17)] || fns[n
  *    this checks, for every import of the wasm module (pkg/web/edgewise_bg.wasm), that it finds
  *    the very function text the glue had under that exact name.
  * 3. passStringToWasm0 loses its branch for a missing `realloc`: every call passes one.
+ * 4. `Shared` goes, with `Engine.createShared`/`restoreShared`: it parses a config and models once
+ *    for the many engines of an edge isolate; a page has one engine (~120 B of gzip).
  */
 function adaptGlue(src) {
   const fail = (what) => {
@@ -88,7 +93,25 @@ function adaptGlue(src) {
   if (!calls.length || calls.some((c) => !c.endsWith(', wasm.__wbindgen_malloc, wasm.__wbindgen_realloc)'))) fail('a passStringToWasm0 call without realloc');
   const branch = '    if (realloc === undefined) {';
   if (src.split(branch).length !== 2) fail(`expected one "${branch.trim()}"`);
-  return src.replace(branch, '    if (false) {');
+  src = src.replace(branch, '    if (false) {');
+
+  // 4. Each piece from its doc comment (or its first line) through its closing line.
+  const cut = (first, last, what) => {
+    const at = src.indexOf(first);
+    if (at < 0 || src.indexOf(first, at + 1) >= 0) fail(`expected one "${first.trim()}" (${what})`);
+    const before = src.slice(0, at);
+    const docEnd = before.lastIndexOf('*/');
+    const start = docEnd >= 0 && before.slice(docEnd + 2).trim() === '' ? before.lastIndexOf('\n', before.lastIndexOf('/**', docEnd)) + 1 : at;
+    const end = src.indexOf(last, at);
+    if (end < 0) fail(`no end "${last.trim()}" for ${what}`);
+    src = src.slice(0, start) + src.slice(end + last.length);
+  };
+  for (const m of ['createShared', 'restoreShared']) cut(`    static ${m}(`, '\n    }\n', `Engine.${m}`);
+  cut('export class Shared {', '\n}\n', 'class Shared');
+  cut('if (Symbol.dispose) Shared.prototype', '\n', 'Shared dispose');
+  cut('const SharedFinalization =', ';\n', 'SharedFinalization');
+  if (/\bShared\b/.test(src.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, ''))) fail('Shared is still referenced');
+  return src;
 }
 
 const gluePlugin = {
@@ -129,6 +152,14 @@ for (const f of ['edgewise.js', 'edgewise.mjs', 'edgewise_bg.wasm']) {
   sizes[f] = { raw: b.length, gzip: gz(b), brotli: br(b) };
   console.log(`pkg/www/${f.padEnd(17)} ${String(b.length).padStart(8)} B raw ${String(sizes[f].gzip).padStart(8)} B gzip ${String(sizes[f].brotli).padStart(8)} B brotli`);
 }
+// Subresource Integrity of what is served: pkg/www/sri.json, printed too.
+const sri = {};
+for (const f of Object.keys(sizes)) {
+  sri[f] = `sha384-${createHash('sha384').update(readFileSync(path.join(out, f))).digest('base64')}`;
+  console.log(`pkg/www/${f.padEnd(17)} integrity="${sri[f]}"`);
+}
+writeFileSync(path.join(out, 'sri.json'), JSON.stringify(sri, null, 2) + '\n');
+
 const sizesFile = path.join(root, 'pkg', 'sizes.json');
 let all = {};
 try {

@@ -27,11 +27,13 @@
 // adapts the wasm-bindgen glue: it exports the glue's instantiation internals (the include
 // fetches and instantiates the module itself, so the glue's generic loader is not bundled) and
 // shortens the import names (see `importNamed`).
-import { Engine, Shared, build, simulate, version, __wbg_get_imports, __wbg_finalize_init } from '../pkg/web/edgewise.js';
+import { Engine, build, simulate, version, __wbg_get_imports, __wbg_finalize_init } from '../pkg/web/edgewise.js';
 
 const VERSION = '0.1.0';
 const CLASS_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 const SLOT_ATTR = 'data-ew-slot';
+// Marked elements, but never <script> or <style>: text set there would run as code.
+const SLOTS = `:not(script,style)[${SLOT_ATTR}]`;
 const FIELD_ATTR = 'data-ew-field';
 const DECISION_ATTR = 'data-ew-decision';
 const DEFAULT = 'default';
@@ -50,6 +52,11 @@ let revealTimer = 0;
 let engineConfig = null;
 let models = null;
 let wasmExports = null; // the instance's exports, once loaded
+let wasmCompiled = null; // the compiled module and its imports: a new instance after a trap
+let wasmImports = null;
+let engineOptions;
+let lastGood = null; // the newest snapshot a healthy engine gave: what a new instance restores
+let revivals = 0;
 const decisions = new Map(); // slot id -> decision (the one applied on this page)
 const elementsBySlot = new Map(); // slot id -> Set<Element>
 const originals = new WeakMap(); // element -> {__ewText, __ewClasses, __ewFields} before we touched it
@@ -79,7 +86,7 @@ const emit = (name, detail) => {
     try {
       fn(detail);
     } catch (e) {
-      reportOnce(`listener:${name}`, `a '${name}' listener threw: ${e && e.message}`);
+      reportOnce(`listener:${name}`, `a '${name}' listener threw: ${text(e)}`);
     }
   }
 };
@@ -117,9 +124,15 @@ const stateKey = () => {
   return `${prefix}:state`;
 };
 
+/** Deletes a state key and its `~` copy (see persist). */
+const removeState = (s, key) => {
+  s.removeItem(key);
+  s.removeItem(`${key}~`);
+};
+
 /** Deletes our stored state from both storages. */
 const forget = () => {
-  for (const s of storages()) s.removeItem(stateKey());
+  for (const s of storages()) removeState(s, stateKey());
 };
 
 const call = (what, fn) => {
@@ -127,8 +140,51 @@ const call = (what, fn) => {
     return fn();
   } catch (e) {
     reportOnce(`${(e && e.code) || 'error'}:${what}`, `${what} failed: ${text(e)}`, e);
+    // The engine's own errors have a code and leave it usable. Anything else — a trap
+    // (RuntimeError), a throw through the module from an import — leaves its state unknown.
+    if (engine && !(e && e.code)) revive(e);
     return undefined;
   }
+};
+
+/** Calls the consent methods of this page, in order, on a new engine. */
+const replayConsent = (next) => {
+  for (const [method, arg] of consentLog) {
+    try {
+      next[method](arg);
+    } catch {
+      // Reported when it first failed.
+    }
+  }
+};
+
+/**
+ * Drops the wasm instance after a trap and carries on with a new one (the compiled module is
+ * kept), restored from the last good snapshot or fresh; the page's DOM stays as it is. After
+ * three traps on one page, or when the new engine fails too, the include stops: defaults.
+ */
+const revive = (e) => {
+  const old = engine;
+  engine = null;
+  // Its memory goes with the old instance; unregistered, so the glue's finalizer never frees
+  // the pointer in the new one.
+  old.__destroy_into_raw();
+  if (revivals++ < 3) {
+    try {
+      wasmExports = __wbg_finalize_init(new WebAssembly.Instance(wasmCompiled, wasmImports), wasmCompiled);
+      try {
+        engine = Engine.restore(lastGood, engineConfig, models);
+      } catch {
+        engine = Engine.create(engineConfig, models, engineOptions);
+        context();
+      }
+      replayConsent(engine);
+    } catch (e2) {
+      engine = null;
+      e = e2;
+    }
+  }
+  if (!engine) fail(e);
 };
 
 /** `engine[method](arg)` through `call`, reported under the method's name. */
@@ -150,7 +206,7 @@ const wrap = (obj, name, after) => {
 // ---------------------------------------------------------------- anti-flicker
 
 const markPending = () => {
-  for (const el of document.querySelectorAll(`[${SLOT_ATTR}]`)) {
+  for (const el of document.querySelectorAll(SLOTS)) {
     if (el.hasAttribute('data-ew-state')) continue;
     if (el.hasAttribute(DECISION_ATTR)) {
       // Decided at the edge (www/edge) before the HTML arrived: leave it as it is.
@@ -206,7 +262,7 @@ const applyTo = (el, d) => {
     const cls = typeof content === 'string' ? content : content && content.class;
     const allowed = layoutAllowList(el);
     if (typeof cls !== 'string' || !allowed.has(cls)) {
-      reportOnce(`layout_not_allowed:${d.slot}:${cls}`, `slot "${d.slot}": layout class ${JSON.stringify(cls)} is not in the allow-list (data-ew-layouts or layout_classes); showing the default content`);
+      reportOnce(`layout_not_allowed:${d.slot}:${cls}`, `slot "${d.slot}": layout ${JSON.stringify(cls)} is not in the allow-list (data-ew-layouts, layout_classes)`);
       return false;
     }
     for (const c of allowed) el.classList.remove(c);
@@ -280,7 +336,7 @@ const decideSlot = (slot) => {
 
 const scanSlots = () => {
   const fresh = new Set();
-  for (const el of document.querySelectorAll(`[${SLOT_ATTR}]`)) {
+  for (const el of document.querySelectorAll(SLOTS)) {
     const slot = el.getAttribute(SLOT_ATTR);
     if (!slot || el.getAttribute('data-ew-state') === 'edge') continue;
     let set = elementsBySlot.get(slot);
@@ -305,7 +361,7 @@ const decideAll = (slots) => {
       decideSlot(slot);
       continue;
     }
-    reportOnce(`unknown_slot:${slot}`, `data-ew-slot="${slot}" is not a slot of the config; showing the default content`);
+    reportOnce(`unknown_slot:${slot}`, `data-ew-slot="${slot}" is not in the config`);
     for (const el of elementsBySlot.get(slot) || []) reveal(el, DEFAULT);
   }
   persist();
@@ -357,7 +413,7 @@ const rewardEvent = (kind) => {
 
 const track = (event) => {
   if (!event || typeof event !== 'object') {
-    reportOnce('event_malformed:track', 'track() takes an object like {kind: "purchase"}');
+    reportOnce('event_malformed:track', 'track() takes an object');
     return false;
   }
   if (!engine) {
@@ -366,7 +422,7 @@ const track = (event) => {
     return !failed;
   }
   const e = { ...event };
-  const ok = call(`track(${e.kind})`, () => {
+  const ok = call('track', () => {
     engine.track(e);
     return true;
   });
@@ -459,7 +515,7 @@ const consent = (method, arg, source) => {
 
 const consentChanged = (change, source) => {
   if (!change) return;
-  for (const key of change.delete_keys || []) for (const s of storages()) s.removeItem(key);
+  for (const key of change.delete_keys || []) for (const s of storages()) removeState(s, key);
   if (change.wiped) {
     exposed.clear();
     rewarded.clear();
@@ -506,7 +562,7 @@ const hookTcf = () => {
       }
     });
   } catch (e) {
-    reportOnce('tcf:addEventListener', `__tcfapi addEventListener threw: ${e && e.message}`, e);
+    reportOnce('tcf:addEventListener', `__tcfapi threw: ${text(e)}`, e);
   }
 };
 
@@ -532,29 +588,34 @@ const hookConsentMode = () => {
 const tryRestore = () => {
   if (restored || !engine) return;
   const scope = ask('snapshotScope');
-  if (!mayStore(engine.state())) return;
+  const st = ask('state');
+  if (!st || !mayStore(st)) return;
   const store = storage(scope === 'persistent' ? LOCAL : SESSION);
-  const text = store && store.getItem(stateKey());
   restored = true;
-  if (!text) return;
-  try {
-    const prev = engine;
-    const next = Engine.restore(b64decode(text), engineConfig, models);
-    for (const [method, arg] of consentLog) {
-      try {
-        next[method](arg);
-      } catch {
-        // Reported when it first failed.
+  // The copy under `<key>~` is newer when present: a store that stopped before its swap.
+  for (const key of store ? [`${stateKey()}~`, stateKey()] : []) {
+    const text = store.getItem(key);
+    if (!text) continue;
+    try {
+      const prev = engine;
+      // The snapshot's own version and CRC-32 are checked by the engine.
+      const next = Engine.restore(b64decode(text), engineConfig, models);
+      replayConsent(next);
+      for (const e of recentEvents) {
+        try {
+          next.track({ ...e });
+        } catch {
+          // An event the restored session refuses (e.g. before its start): left out.
+        }
       }
+      engine = next;
+      prev.free();
+      return emit('restore', { scope, bytes: text.length, notes: next.state().restore_notes });
+    } catch (e) {
+      // Expired, corrupt or from another config: drop it (start fresh, or from the older copy).
+      store.removeItem(key);
+      emit('restore', { scope, error: (e && e.code) || String(e) });
     }
-    for (const e of recentEvents) call('replay', () => next.track({ ...e }));
-    engine = next;
-    prev.free();
-    emit('restore', { scope, bytes: text.length, notes: engine.state().restore_notes });
-  } catch (e) {
-    // Expired, corrupt or from another config: start fresh and drop it.
-    store.removeItem(stateKey());
-    emit('restore', { scope, error: (e && e.code) || String(e) });
   }
 };
 
@@ -578,15 +639,24 @@ const persist = () => {
   const scope = ask('snapshotScope');
   const bytes = ask('snapshot');
   if (!bytes || !bytes.length) return;
+  lastGood = bytes;
   const key = stateKey();
   const local = storage(LOCAL);
   const session = storage(SESSION);
   const [keep, drop] = scope === 'persistent' ? [local, session] : [session, local];
+  const data = b64encode(bytes);
   try {
-    if (keep) keep.setItem(key, b64encode(bytes));
-    if (drop) drop.removeItem(key);
+    if (keep) {
+      // Write-new-then-swap: the new state under `<key>~`, read back, then under `<key>`. A
+      // write that fails (quota) or is cut short leaves the state stored before it intact.
+      keep.setItem(`${key}~`, data);
+      if (keep.getItem(`${key}~`) !== data) throw { name: 'read back differently' };
+      keep.setItem(key, data);
+      keep.removeItem(`${key}~`);
+    }
+    if (drop) removeState(drop, key);
   } catch (e) {
-    reportOnce('storage_full', `could not store the state (${e && e.name}); learning continues for this page only`, e);
+    reportOnce('storage_full', `could not store the state (${e && e.name}); learning goes on for this page`, e);
   }
 };
 
@@ -600,7 +670,12 @@ const flush = () => {
     const r = (out[what] = call(what, () => engine[`${what}Payload`]()) || null);
     if (!url || !r || !r.ok) continue;
     const body = new Blob([r.payload], { type: 'application/json' });
-    if (!(navigator.sendBeacon && navigator.sendBeacon(url, body))) fetch(url, { ...SAME_ORIGIN, method: 'POST', body, keepalive: true }).catch(() => {});
+    // sendBeacon throws for a URL that is not http(s), and is missing in old browsers.
+    try {
+      if (!navigator.sendBeacon(url, body)) throw 0;
+    } catch {
+      fetch(url, { ...SAME_ORIGIN, method: 'POST', body, keepalive: true }).catch(() => {});
+    }
     emit('sync', { what, url, bytes: r.payload.length });
   }
   return out;
@@ -629,7 +704,7 @@ const debugRender = () => {
       'aside',
       '',
       'position:fixed;left:8px;top:8px;z-index:2147483647;max-width:420px;max-height:50vh;overflow:auto;' +
-        'background:#14181ceb;color:#e8f0f2;font:12px/1.4 ui-monospace,monospace;padding:8px 10px;border-radius:6px',
+        'background:#14181ceb;color:#e8f0f2;font:12px monospace;padding:8px;border-radius:6px',
     );
     debugEl.setAttribute('data-ew-debug', '');
     document.body.appendChild(debugEl);
@@ -657,8 +732,8 @@ const scriptElement = () => {
 
 /** Fetches JSON, or bytes with `bytes` set; errors carry `<what>_unavailable` / `<what>_invalid`. */
 const get = async (url, what, bytes) => {
-  const r = await fetch(url, SAME_ORIGIN);
-  if (!r.ok) throw err(`${what}_unavailable`, `${what} ${url}: HTTP ${r.status}`);
+  const r = await fetch(url, SAME_ORIGIN).catch((e) => ({ status: text(e) }));
+  if (!r.ok) throw err(`${what}_unavailable`, `${what} ${url}: ${r.status}`);
   if (bytes) return new Uint8Array(await r.arrayBuffer());
   try {
     return await r.json();
@@ -687,10 +762,21 @@ const loadWasm = async (url) => {
   } catch (e) {
     if (r.headers.get('Content-Type') === 'application/wasm') throw e;
     // Not served as application/wasm: compile from the bytes, as the glue's own loader does.
-    console.warn('edgewise: the wasm module is not served as application/wasm (slower compile)', e);
+    console.warn('edgewise: wasm not served as application/wasm', e);
     result = await WebAssembly.instantiate(await r.arrayBuffer(), imports);
   }
+  wasmCompiled = result.module;
+  wasmImports = imports;
   wasmExports = __wbg_finalize_init(result.instance, result.module);
+};
+
+/** The device class and hour of day, for a new engine. */
+const context = () => {
+  const ua = navigator.userAgent;
+  ask('setContext', {
+    device: /Mobi|Android|iPhone/i.test(ua) ? 'mobile' : /iPad|Tablet/i.test(ua) ? 'tablet' : 'desktop',
+    hour_of_day: new Date().getHours(),
+  });
 };
 
 const fail = (e) => {
@@ -733,14 +819,14 @@ const start = (options = {}) => {
   started = (async () => {
     try {
       if (typeof WebAssembly !== 'object' || typeof fetch !== 'function') {
-        throw err('unsupported', 'this browser lacks WebAssembly or fetch');
+        throw err('unsupported', 'no WebAssembly or fetch');
       }
-      if (!configRef) throw err('config_missing', 'no config: add data-config="/path/config.json" to the script tag');
+      if (!configRef) throw err('config_missing', 'no data-config on the script tag');
       const byUrl = typeof configRef === 'string';
       const configUrl = byUrl ? new URL(configRef, base).href : location.href;
       const site = byUrl ? await get(configUrl, 'config') : configRef;
       if (!site || typeof site !== 'object' || !site.engine) {
-        throw err('config_invalid', 'config must be {"engine": {...}, "models": [...], ...}');
+        throw err('config_invalid', 'the config has no "engine"');
       }
       settings = { ...site, debug: site.debug || /[?&]ew_debug=1\b/.test(location.search) };
       const at = (u) => new URL(u, configUrl).href;
@@ -763,12 +849,9 @@ const start = (options = {}) => {
       engineConfig = { exposure: 'explicit', ...eng };
       // `?ew_seed=N` makes the choices repeatable (tests, demos); otherwise secure randomness.
       const seed = /[?&]ew_seed=(\d{1,15})\b/.exec(location.search);
-      engine = Engine.create(engineConfig, models, seed ? { seed: Number(seed[1]) } : undefined);
-      const ua = navigator.userAgent;
-      ask('setContext', {
-        device: /Mobi|Android|iPhone/i.test(ua) ? 'mobile' : /iPad|Tablet/i.test(ua) ? 'tablet' : 'desktop',
-        hour_of_day: new Date().getHours(),
-      });
+      engineOptions = seed ? { seed: Number(seed[1]) } : undefined;
+      engine = Engine.create(engineConfig, models, engineOptions);
+      context();
       readGpc();
       hookConsentMode();
       hookTcf();
@@ -866,7 +949,6 @@ const api = {
  */
 const wasmModule = {
   Engine,
-  Shared,
   build,
   default: async () => wasmExports,
   initSync: () => wasmExports,
