@@ -62,6 +62,10 @@ fn json_text(v: &JsValue, what: &str) -> Result<String, JsValue> {
 }
 
 /// Property `key` of `v`; `undefined` when absent or when `v` is not an object.
+/// Event objects per `trackMany` call: their JSON text is copied into linear memory at once
+/// (about 100 B an event), and linear memory never shrinks. Columnar batches have no limit.
+const MAX_OBJECT_BATCH: usize = 65_536;
+
 fn prop(v: &JsValue, key: &str) -> JsValue {
     js_sys::Reflect::get(v, &JsValue::from_str(key)).unwrap_or_default()
 }
@@ -224,12 +228,32 @@ impl JsShared {
 pub struct JsEngine {
     inner: Engine,
     fixed_now: Option<f64>,
+    /// The latest time the engine has seen: its clock never goes back (a host clock that jumps
+    /// backwards, or a page whose clock is behind the restored session's, would otherwise make
+    /// every event "before the session start" and close reward windows out of order).
+    latest: std::cell::Cell<f64>,
 }
 
 #[wasm_bindgen(js_class = Engine)]
 impl JsEngine {
     fn now(&self) -> f64 {
-        self.fixed_now.unwrap_or_else(js_sys::Date::now)
+        if let Some(t) = self.fixed_now {
+            return t;
+        }
+        let t = js_sys::Date::now().max(self.latest.get());
+        self.latest.set(t);
+        t
+    }
+
+    fn with_clock(inner: Engine, fixed_now: Option<f64>, now: f64) -> JsEngine {
+        // A restored session may be ahead of this page's clock: start from its newest time.
+        let s = inner.session();
+        let seen = s.iter().map(|e| e.ts).fold(s.start_ms().max(now), f64::max);
+        JsEngine {
+            inner,
+            fixed_now,
+            latest: std::cell::Cell::new(seen),
+        }
     }
 
     /// A fresh engine (`create`, `createShared`), the clock from `options.now` or `Date.now()`.
@@ -241,7 +265,7 @@ impl JsEngine {
         let (opts, fixed_now) = parse_options(options)?;
         let now = fixed_now.unwrap_or_else(js_sys::Date::now);
         let inner = Engine::new(config, models, opts, now).map_err(to_js)?;
-        Ok(JsEngine { inner, fixed_now })
+        Ok(JsEngine::with_clock(inner, fixed_now, now))
     }
 
     /// An engine from snapshot bytes (`restore`, `restoreShared`).
@@ -254,7 +278,7 @@ impl JsEngine {
         let (_, fixed_now) = parse_options(options)?;
         let now = fixed_now.unwrap_or_else(js_sys::Date::now);
         let inner = Engine::restore(bytes, config, models, now).map_err(to_js)?;
-        Ok(JsEngine { inner, fixed_now })
+        Ok(JsEngine::with_clock(inner, fixed_now, now))
     }
 
     /// `Engine.create(config, models, options?)`: config is an object or JSON text; models an
@@ -325,6 +349,13 @@ impl JsEngine {
             return Err(bad_arg(
                 "trackMany takes an array of events or a columnar batch {kind: Uint8Array, ts: Float64Array, ...}",
             ));
+        }
+        // The batch's JSON text is copied into linear memory, which never shrinks: bounded.
+        let n = prop(&events, "length").as_f64().unwrap_or(0.0);
+        if n > MAX_OBJECT_BATCH as f64 {
+            return Err(bad_arg(&format!(
+                "trackMany takes at most {MAX_OBJECT_BATCH} event objects per call (got {n}): split the batch, or use the columnar form"
+            )));
         }
         // One JSON.stringify for the whole batch, then borrowed parsing in Rust: far cheaper
         // than a JS property lookup per field, and unknown fields are caught.

@@ -262,7 +262,7 @@ const applyTo = (el, d) => {
     const cls = typeof content === 'string' ? content : content && content.class;
     const allowed = layoutAllowList(el);
     if (typeof cls !== 'string' || !allowed.has(cls)) {
-      reportOnce(`layout_not_allowed:${d.slot}:${cls}`, `slot "${d.slot}": layout ${JSON.stringify(cls)} is not in the allow-list (data-ew-layouts, layout_classes)`);
+      reportOnce(`layout_not_allowed:${d.slot}:${cls}`, `${d.slot}: layout ${cls} not on the allow-list`);
       return false;
     }
     for (const c of allowed) el.classList.remove(c);
@@ -656,7 +656,7 @@ const persist = () => {
     }
     if (drop) removeState(drop, key);
   } catch (e) {
-    reportOnce('storage_full', `could not store the state (${e && e.name}); learning goes on for this page`, e);
+    reportOnce('storage_full', `state not stored (${e && e.name})`, e);
   }
 };
 
@@ -703,7 +703,7 @@ const debugRender = () => {
     debugEl = node(
       'aside',
       '',
-      'position:fixed;left:8px;top:8px;z-index:2147483647;max-width:420px;max-height:50vh;overflow:auto;' +
+      'position:fixed;left:8px;top:8px;z-index:99999;max-width:420px;max-height:50vh;overflow:auto;' +
         'background:#14181ceb;color:#e8f0f2;font:12px monospace;padding:8px;border-radius:6px',
     );
     debugEl.setAttribute('data-ew-debug', '');

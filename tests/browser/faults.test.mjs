@@ -266,13 +266,7 @@ test('the clock jumps backwards: the page works, decisions go on, one console li
 });
 
 test(
-  'events tracked while the clock is behind are kept',
-  {
-    todo:
-      'the engine reads Date.now() through its import and refuses events before the session start (event_before_session_start): ' +
-      'while the clock is behind, and for a whole page when it starts behind a restored session. Needs a monotonic engine clock in ' +
-      'src/wasm.rs (max of Date.now() and the last time it saw, the restored session included)',
-  },
+  'events tracked while the clock is behind are kept (the engine clock never goes back)',
   () => {
     assert.equal(trackedBehind, true, 'track() while the clock is 1 h behind (measured by the clock test)');
   },

@@ -7,6 +7,18 @@
 // no other attribute is written.
 
 const MARKER = new TextEncoder().encode("data-ew-slot");
+// Elements whose content is not text (script, style: it runs or applies) or is parsed in a way
+// of its own: a slot marker on one of them is ignored, never rewritten.
+const NOT_TEXT = new Set(["script", "style", "textarea", "title", "noscript", "iframe", "xmp", "plaintext", "template", "noembed", "noframes"]);
+let warnedNotText = false;
+const skipNotText = (el) => {
+  if (!NOT_TEXT.has(el.tagName.toLowerCase())) return false;
+  if (!warnedNotText) {
+    warnedNotText = true;
+    console.warn(`edgewise: a data-ew-slot/data-ew-field on <${el.tagName}> is ignored (its content is not text)`);
+  }
+  return true;
+};
 const CLASS_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Whether the bytes contain `data-ew-slot` at all (skips the rewriter for most pages). */
@@ -60,6 +72,7 @@ export async function rewriteHtml(bytes, contentType, slots, decide) {
   };
   const rewriter = new HTMLRewriter().on("[data-ew-slot]", {
     element(el) {
+      if (skipNotText(el)) return;
       const slot = (el.getAttribute("data-ew-slot") || "").trim();
       const d = decisionFor(slot);
       if (!d) return;
@@ -81,6 +94,7 @@ export async function rewriteHtml(bytes, contentType, slots, decide) {
     // Slot ids are [A-Za-z0-9_-] (the engine validates the config), safe inside a selector.
     rewriter.on(`[data-ew-slot="${slot}"] [data-ew-field]`, {
       element(el) {
+        if (skipNotText(el)) return;
         const d = decisions.get(slot);
         if (!d || d.kind !== "offer" || !d.content || typeof d.content !== "object") return;
         const field = el.getAttribute("data-ew-field");
