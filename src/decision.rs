@@ -1241,12 +1241,17 @@ impl Engine {
         while self.pending.len() >= self.config.max_pending {
             self.close_oldest();
         }
+        // `expire` closes from the front: the log stays in time order even when the host's
+        // clock goes backwards (a decision is never older than the one before it), so no
+        // expired decision hides behind a newer one — and a restore, which expires again,
+        // finds exactly what the engine had.
+        let ts = self.pending.back().map_or(now_ms, |p| p.ts.max(now_ms));
         self.pending.push_back(Pending {
             id: id.clone(),
             slot: si,
             arm,
             probability,
-            ts: now_ms,
+            ts,
             learn,
             rewarded: false,
             exposed: self.config.exposure == Exposure::OnDecide,
