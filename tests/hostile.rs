@@ -71,6 +71,9 @@ fn measure<R>(what: &str, f: impl FnOnce() -> R) -> (R, isize, f64) {
 
 const MB: usize = 1 << 20;
 
+/// A change to a JSON document.
+type Edit<'a> = Box<dyn Fn(&mut serde_json::Value) + 'a>;
+
 fn huge() -> String {
     "é".repeat(MB / 2) // 1 MB of two-byte characters
 }
@@ -201,7 +204,7 @@ fn megabyte_strings_in_every_event_field_are_refused() {
 fn megabyte_strings_in_a_config_are_refused() {
     let big = "x".repeat(MB);
     let base: serde_json::Value = serde_json::from_str(&config_json("{}")).expect("json");
-    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    let edits: Vec<(&str, Edit)> = vec![
         (
             "slot id",
             Box::new(|c| c["slots"][0]["id"] = big.clone().into()),
@@ -318,7 +321,7 @@ fn megabyte_strings_in_a_manifest() {
         );
     }
     // Feature names, event names, context keys, vocabulary entries.
-    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    let edits: Vec<(&str, Edit)> = vec![
         (
             "feature name",
             Box::new(|m| m["features"]["features"][0]["name"] = big.clone().into()),
