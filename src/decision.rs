@@ -1279,12 +1279,17 @@ impl Engine {
         while self.pending.len() >= self.config.max_pending {
             self.close_oldest();
         }
+        // `expire` closes from the front: the log stays in time order even when the host's
+        // clock goes backwards (a decision is never older than the one before it), so no
+        // expired decision hides behind a newer one — and a restore, which expires again,
+        // finds exactly what the engine had.
+        let ts = self.pending.back().map_or(now_ms, |p| p.ts.max(now_ms));
         self.pending.push_back(Pending {
             id: id.clone(),
             slot: si,
             arm,
             probability,
-            ts: now_ms,
+            ts,
             learn,
             rewarded: false,
             exposed: self.config.exposure == Exposure::OnDecide,
@@ -1357,9 +1362,11 @@ impl Engine {
             return Err(DecisionError::InvalidReward { value }.into());
         }
         self.expire(now_ms);
+        let issued = self.issued_here(decision_id);
         let p = Self::find_pending(
             &mut self.pending,
             &self.closed,
+            issued,
             self.config.reward_window_s,
             decision_id,
         )?;
@@ -1383,11 +1390,24 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether this engine (or the one its snapshot came from) made decision `id`:
+    /// `<id_prefix>-<n>` with `1 <= n <= seq`. Not pending any more, such a decision was
+    /// closed. Snapshots do not carry the `closed` list, so after a restore (at the edge, every
+    /// request) this is what tells "too late" from "never made here".
+    fn issued_here(&self, id: &str) -> bool {
+        id.strip_prefix(self.id_prefix.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .filter(|n| !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .is_some_and(|n| (1..=self.seq).contains(&n))
+    }
+
     /// The open decision `decision_id` in `pending`, or why there is none (closed, or never
     /// made here). Takes the fields, not `self`, so the caller can still reach the slots.
     fn find_pending<'a>(
         pending: &'a mut VecDeque<Pending>,
         closed: &VecDeque<String>,
+        issued_here: bool,
         window_s: f64,
         decision_id: &str,
     ) -> Result<&'a mut Pending, Error> {
@@ -1399,7 +1419,7 @@ impl Engine {
             .find(|p| p.id == decision_id)
             .ok_or_else(|| {
                 let id = crate::event::truncate(decision_id, 64);
-                if closed.iter().any(|c| c == decision_id) {
+                if issued_here || closed.iter().any(|c| c == decision_id) {
                     DecisionError::RewardWindowClosed { id, window_s }.into()
                 } else {
                     DecisionError::UnknownDecision { id }.into()
@@ -1413,9 +1433,11 @@ impl Engine {
     pub fn expose(&mut self, decision_id: &str, now_ms: f64) -> Result<(), Error> {
         check_now(now_ms)?;
         self.expire(now_ms);
+        let issued = self.issued_here(decision_id);
         let p = Self::find_pending(
             &mut self.pending,
             &self.closed,
+            issued,
             self.config.reward_window_s,
             decision_id,
         )?;

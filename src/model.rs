@@ -99,12 +99,15 @@ impl ModelManifest {
     pub fn validate(&self) -> Result<(), ModelError> {
         let bad = |message: String| Err(ModelError::Manifest { message });
         if self.name.is_empty() || self.name.len() > 128 {
-            return bad(format!("name {:?} must be 1..=128 bytes", self.name));
+            return bad(format!(
+                "name {:?} must be 1..=128 bytes",
+                crate::event::truncate(&self.name, 160)
+            ));
         }
         if !valid_ident(&self.score) {
             return bad(format!(
                 "score {:?} must be an identifier (letters, digits, _; not starting with a digit) so rules can use it",
-                self.score
+                crate::event::truncate(&self.score, 80)
             ));
         }
         self.features.validate()?;

@@ -13,6 +13,18 @@
 //! ```
 //! Exit codes: 0 ok, 1 the work failed (bad file, bad model), 2 bad usage.
 
+// No panics by construction, as in the library (src/lib.rs): a bad file or argument is an error
+// message and an exit code.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 

@@ -50,7 +50,7 @@ pub fn b64(bits: &[bool]) -> String {
 }
 
 /// What a CMP recorded; `build` encodes it as a TC string.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, Debug)]
 pub struct Tc {
     pub policy: u64,
     pub consents: Vec<u64>,
