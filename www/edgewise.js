@@ -64,9 +64,12 @@ const visibility = new WeakMap(); // element -> its own style.visibility while w
 const exposed = new Set(); // decision ids reported visible
 const rewarded = new Set(); // decision ids rewarded
 const recentEvents = [];
-// Every consent call in order, replayed into an engine restored from storage (a snapshot
-// never carries consent: today's sources speak again).
-const consentLog = [];
+// The last consent call of each kind (Consent Mode updates merged), in the order of those last
+// calls: replayed into an engine restored from storage (a snapshot never carries consent).
+// Each source's final word only: replaying every call would pass through states that deny
+// what the final one allows (Consent Mode's "default denied, then update granted"), and a
+// denial wipes the restored state.
+const consentLog = {};
 let observer = null;
 let restored = false;
 let lastPath = '';
@@ -147,11 +150,11 @@ const call = (what, fn) => {
   }
 };
 
-/** Calls the consent methods of this page, in order, on a new engine. */
+/** Calls the consent methods of this page (each one's last call) on a new engine. */
 const replayConsent = (next) => {
-  for (const [method, arg] of consentLog) {
+  for (const method in consentLog) {
     try {
-      next[method](arg);
+      next[method](consentLog[method]);
     } catch {
       // Reported when it first failed.
     }
@@ -506,8 +509,9 @@ const hookHistory = () => {
 
 /** Calls a consent method on the engine, logs it for a later restore, applies the change. */
 const consent = (method, arg, source) => {
-  consentLog.push([method, arg]);
-  if (consentLog.length > 50) consentLog.shift();
+  const prev = consentLog[method];
+  delete consentLog[method];
+  consentLog[method] = method == 'setConsentMode' ? { ...prev, ...arg } : arg;
   const change = ask(method, arg);
   consentChanged(change, source);
   return change || null;

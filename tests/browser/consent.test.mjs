@@ -149,5 +149,29 @@ test('Consent Mode: gtag consent defaults and updates in the dataLayer reach the
   const p = await purposes(page);
   assert.ok(p.personalization && p.storage && p.measurement, JSON.stringify(p));
   assert.equal(p.profile_sync, false, 'ad_user_data is still denied');
+
+  // What was learned survives the next page, whose dataLayer says "default denied" again
+  // before the same update: the restored engine is given each source's final word, not a
+  // denial first (which would wipe it).
+  const learned = await page.evaluate(() => {
+    const ew = window.edgewise;
+    ew.track({ kind: 'product_view', category: 'shoes', price: 120 });
+    ew.refresh();
+    for (const slot of Object.keys(ew.decisions())) ew.reward(slot, 1);
+    ew.flush();
+    return ew.inspect().state.total_events;
+  });
+  await page.addInitScript(() => {
+    addEventListener('DOMContentLoaded', () => window.gtag('consent', 'update', { analytics_storage: 'granted', ad_personalization: 'granted' }));
+  });
+  await page.reload();
+  await ready(page);
+  await page.waitForFunction(() => window.edgewise.inspect().state.consent.storage === true);
+  const next = await page.evaluate(() => {
+    const st = window.edgewise.inspect().state;
+    return { events: st.total_events, notes: st.restore_notes, pending: st.pending_rewards };
+  });
+  assert.deepEqual(next.notes, []);
+  assert.ok(next.events > learned, `the restored session continues: ${learned} → ${JSON.stringify(next)}`);
   await context.close();
 });

@@ -411,7 +411,7 @@ test('wasm trap mid-session (memory exhausted: RuntimeError unreachable): recove
       out.grow = String(e);
     }
     try {
-      ew.engine.trackMany(Array.from({ length: 100000 }, () => ({ kind: 'search', query: 'y'.repeat(100) })));
+      ew.engine.trackMany(Array.from({ length: 60000 }, () => ({ kind: 'search', query: 'y'.repeat(100) })));
       out.trap = 'none';
     } catch (e) {
       out.trap = `${e.constructor.name}: ${e.message}`;
