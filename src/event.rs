@@ -158,21 +158,28 @@ impl<'a> EventInput<'a> {
     }
 }
 
-/// A validated, stored event: small and `Copy`.
+/// A validated, stored event: small and `Copy`. In a snapshot, absent fields are left out (a
+/// state cookie at the edge carries the session: most events have one or two fields).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub kind: EventKind,
     /// ms since the epoch.
     pub ts: f64,
     /// Index into the session's category table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
     /// FNV-1a 64 of `item_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<u64>,
     /// FNV-1a 64 of `query`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<u64>,
     /// Index into the session's custom-name table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
 }
 
