@@ -962,6 +962,7 @@ impl Engine {
         }
         let mut out = Vec::with_capacity(self.models.len());
         let mut errors = Vec::new();
+        self.session.sync_stats();
         for i in 0..self.models.len() {
             let group = self.spec_group.get(i).copied().unwrap_or(i);
             if group == i {

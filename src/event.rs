@@ -433,6 +433,22 @@ impl Session {
         &self.window
     }
 
+    /// Brings the statistics that ingestion defers (the recency sums) up to date: call before
+    /// extracting features (until then they are computed by scanning).
+    pub fn sync_stats(&mut self) {
+        let first = self.total.saturating_sub(self.buf.len() as u64);
+        let (newer, older) = self.buf.split_at(self.head.min(self.buf.len()));
+        self.window
+            .sync_recency((first..).zip(older.iter().chain(newer.iter())));
+        if self.window.dirty() {
+            // A recency term grew too large for its reference: start the sums over.
+            self.rebuild_window();
+            let (newer, older) = self.buf.split_at(self.head.min(self.buf.len()));
+            self.window
+                .sync_recency((first..).zip(older.iter().chain(newer.iter())));
+        }
+    }
+
     /// Keeps a running `recency_count` sum for `(kind, half_life_s)` (see
     /// [`Window::recency`]); false when the window keeps the most it can already (the feature
     /// then scans).

@@ -14,9 +14,11 @@
 //!   resetting a sum to exactly 0 when its stream empties.
 //! - A recency sum Σ 0.5^((now − tsᵢ)/h) factors into 0.5^((now − r)/h) · Σ 0.5^((r − tsᵢ)/h)
 //!   for a reference time `r`: the sum is kept incrementally and scaled at query time (one
-//!   `exp2` per feature instead of one per event). `r` is moved (and the sum rebuilt) before the
-//!   terms could overflow. Where the formula clamps ages at 0 (an event newer than `now`), the
-//!   factored form does not hold: [`Window::recency`] answers `None` and the caller scans.
+//!   `exp2` per feature instead of one per event), and the terms of new events are added when
+//!   the features are next computed ([`Window::sync_recency`]), not at ingestion. `r` is moved
+//!   (and the sum rebuilt) before the terms could overflow. Where the formula clamps ages at 0
+//!   (an event newer than `now`), the factored form does not hold: [`Window::recency`] answers
+//!   `None` and the caller scans.
 //!
 //! Results agree with the direct formulas of `features.rs` to rounding (tests below compare
 //! them on long random streams with evictions, out-of-order and future timestamps).
@@ -184,9 +186,14 @@ pub struct Window {
     categories: Vec<[u32; KIND_COUNT]>,
     /// Per kind: events in the window that carry a category.
     with_category: [u32; KIND_COUNT],
-    /// The newest timestamp in the window (decreasing queue, front = maximum).
-    ts_max: VecDeque<(u64, f64)>,
+    /// The newest timestamp the window has held (an upper bound of its newest event's).
+    ts_max: f64,
     recency: Vec<Recency>,
+    /// Sequence number of the next event to enter the window.
+    next_seq: u64,
+    /// Recency sums hold the terms of the window's events up to (not including) this one; the
+    /// rest are added by [`Window::sync_recency`] (ingestion does not pay for them).
+    recency_synced: u64,
     /// Events the window holds at most.
     capacity: usize,
     /// Evictions since the last rebuild from the window.
@@ -200,19 +207,17 @@ impl Window {
     pub fn new(capacity: usize) -> Window {
         Window {
             capacity,
-            ts_max: VecDeque::with_capacity(capacity),
+            ts_max: f64::NEG_INFINITY,
             ..Window::default()
         }
     }
 
     /// Event `seq` entered the window.
     pub fn push(&mut self, seq: u64, e: &Event) {
-        self.add(seq, e, true);
+        self.add(seq, e);
     }
 
-    /// `rebase`: an empty recency sum takes this event's time as its reference (a rebuild
-    /// has set the references already).
-    fn add(&mut self, seq: u64, e: &Event, rebase: bool) {
+    fn add(&mut self, seq: u64, e: &Event) {
         let k = e.kind.index();
         if let (Some(v), Some(s)) = (e.value, self.values.get_mut(k)) {
             s.push(seq, v, self.capacity);
@@ -232,15 +237,13 @@ impl Window {
                 *n += 1;
             }
         }
-        while self.ts_max.back().is_some_and(|&(_, t)| t < e.ts) {
-            self.ts_max.pop_back();
-        }
-        self.ts_max.push_back((seq, e.ts));
+        self.ts_max = self.ts_max.max(e.ts);
+        self.next_seq = seq + 1;
+    }
+
+    /// Adds the recency terms of event `e`.
+    fn add_recency(&mut self, e: &Event) {
         for r in self.recency.iter_mut().filter(|r| r.kind == e.kind) {
-            if r.n == 0 && rebase {
-                r.reference_ms = e.ts;
-                r.sum = Sum::default();
-            }
             r.n += 1;
             let term = r.term(e.ts);
             r.sum.add(term);
@@ -248,6 +251,29 @@ impl Window {
                 self.dirty = true;
             }
         }
+    }
+
+    /// Adds the recency terms of the events that entered since the last sync (`events`: the
+    /// window's, oldest first, with their sequence numbers). Then [`Window::recency`] answers.
+    pub fn sync_recency<'a>(&mut self, events: impl Iterator<Item = (u64, &'a Event)> + Clone) {
+        if self.recency_synced == self.next_seq {
+            return;
+        }
+        let from = self.recency_synced;
+        let new = events.filter(move |&(seq, _)| seq >= from);
+        // An empty sum takes the newest of its new events as reference: every term ≤ 1.
+        for r in self.recency.iter_mut().filter(|r| r.n == 0) {
+            r.sum = Sum::default();
+            r.reference_ms = new
+                .clone()
+                .filter(|(_, e)| e.kind == r.kind)
+                .map(|(_, e)| e.ts)
+                .fold(f64::NEG_INFINITY, f64::max);
+        }
+        for (_, e) in new {
+            self.add_recency(e);
+        }
+        self.recency_synced = self.next_seq;
     }
 
     /// Event `seq` left the window.
@@ -271,10 +297,13 @@ impl Window {
                 *n = n.saturating_sub(1);
             }
         }
-        if self.ts_max.front().is_some_and(|&(s, _)| s == seq) {
-            self.ts_max.pop_front();
-        }
-        for r in self.recency.iter_mut().filter(|r| r.kind == e.kind) {
+        // Only an event whose terms were added leaves the sums.
+        let added = seq < self.recency_synced;
+        for r in self
+            .recency
+            .iter_mut()
+            .filter(|r| added && r.kind == e.kind)
+        {
             r.n = r.n.saturating_sub(1);
             if r.n == 0 {
                 r.sum = Sum::default();
@@ -296,27 +325,26 @@ impl Window {
     }
 
     /// Recomputes everything from the window's events (oldest first, with their sequence
-    /// numbers); recency references move to the newest event of their kind.
-    pub fn rebuild<'a>(&mut self, events: impl Iterator<Item = (u64, &'a Event)> + Clone) {
+    /// numbers); the recency sums are left for the next [`Window::sync_recency`].
+    pub fn rebuild<'a>(&mut self, events: impl Iterator<Item = (u64, &'a Event)>) {
         self.values.iter_mut().for_each(Stream::clear);
         self.prices.iter_mut().for_each(Stream::clear);
         self.categories
             .iter_mut()
             .for_each(|row| *row = [0; KIND_COUNT]);
         self.with_category = [0; KIND_COUNT];
-        self.ts_max.clear();
+        self.ts_max = f64::NEG_INFINITY;
+        // Recency sums start over from the window's first event at the next sync.
         for r in &mut self.recency {
             r.sum = Sum::default();
             r.n = 0;
-            r.reference_ms = events
-                .clone()
-                .filter(|(_, e)| e.kind == r.kind)
-                .map(|(_, e)| e.ts)
-                .fold(f64::NEG_INFINITY, f64::max);
         }
+        let mut first = None;
         for (seq, e) in events {
-            self.add(seq, e, false);
+            first.get_or_insert(seq);
+            self.add(seq, e);
         }
+        self.recency_synced = first.unwrap_or(self.next_seq);
         self.evictions = 0;
         self.dirty = false;
     }
@@ -346,11 +374,12 @@ impl Window {
             .position(|r| r.kind == kind && r.half_life_s.to_bits() == half_life_s.to_bits())
     }
 
-    /// Σ over window events of `kind` of 0.5^(max(0, now − ts)/1000/h), when kept and valid
-    /// for this `now` (no event of the window is newer than `now`).
+    /// Σ over window events of `kind` of 0.5^(max(0, now − ts)/1000/h), when kept, synced
+    /// ([`Window::sync_recency`]) and valid for this `now` (no event the window has held is
+    /// newer than `now`); else `None` and the caller scans.
     pub fn recency(&self, kind: EventKind, half_life_s: f64, now_ms: f64) -> Option<f64> {
         let r = self.recency.get(self.recency_index(kind, half_life_s)?)?;
-        if self.ts_max.front().is_some_and(|&(_, t)| t > now_ms) {
+        if self.recency_synced != self.next_seq || self.ts_max > now_ms {
             return None;
         }
         if r.n == 0 {
@@ -447,7 +476,8 @@ mod tests {
         }
     }
 
-    fn check(s: &Session, now: f64, watched: &[(EventKind, f64)]) {
+    /// `max_seen`: the newest timestamp the session was ever given.
+    fn check(s: &Session, now: f64, watched: &[(EventKind, f64)], max_seen: f64) {
         let w = s.window();
         for k in EventKind::ALL {
             for stat in STATS {
@@ -495,7 +525,7 @@ mod tests {
                         "recency {k:?} h={h}: {got} vs {want}"
                     );
                 }
-                None => assert!(future, "recency {k:?} h={h} not answered"),
+                None => assert!(max_seen > now, "recency {k:?} h={h} not answered"),
             }
         }
         let cart = scan(s, kind_mask(&[EventKind::AddToCart]), true, Stat::Sum)
@@ -525,6 +555,7 @@ mod tests {
                 assert!(s.watch_recency(k, h));
             }
             let mut now = T0 + 1.0;
+            let mut max_seen = f64::NEG_INFINITY;
             for i in 0..3_000 {
                 now += (rng.next_f64() * 5_000.0).floor();
                 // Mostly now; sometimes in the past (out of order) or slightly in the future.
@@ -551,9 +582,15 @@ mod tests {
                     _ => {}
                 }
                 s.push(&ev, now).unwrap();
+                max_seen = max_seen.max(ts);
                 if capacity < 100 || i % 7 == 0 {
                     let at = if i % 3 == 0 { now + 20_000.0 } else { now };
-                    check(&s, at, &watched);
+                    // Until synced, recency sums are not answered (the caller scans).
+                    if let Some(&(k, h)) = watched.first() {
+                        assert!(s.window().recency(k, h, at).is_none() || i == 0);
+                    }
+                    s.sync_stats();
+                    check(&s, at, &watched, max_seen);
                 }
             }
         }
@@ -584,7 +621,8 @@ mod tests {
             let ev = EventInput::new("dwell", now).value(f64::from(100 + i));
             s.push(&ev, now).unwrap();
             r.push(&ev, now).unwrap();
-            check(&r, now, &[(EventKind::Dwell, 60.0)]);
+            r.sync_stats();
+            check(&r, now, &[(EventKind::Dwell, 60.0)], now);
             for stat in STATS {
                 let a = r.window().value(EventKind::Dwell).map(|v| v.stat(stat));
                 let b = s.window().value(EventKind::Dwell).map(|v| v.stat(stat));
