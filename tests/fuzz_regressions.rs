@@ -444,3 +444,21 @@ fn write_seeds() {
         s.put(&format!("{name}.bin"), data);
     }
 }
+
+/// The fix for `onnx_model/nan-weight-compiled-form-does-not-reload.bin`: a program with a NaN
+/// or infinite weight is refused at load (its compiled form, JSON, could not hold it), with a
+/// message that names the step and the value.
+#[test]
+fn non_finite_weights_are_refused_with_a_message() {
+    let bytes =
+        std::fs::read(root().join("tests/fixtures/fuzz/compiled_model/inf-bias-1e39.ewm.json"))
+            .unwrap();
+    let err = edgewise::PropensityModel::load_compiled(&bytes).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("step 2 (Const)")
+            && msg.contains("value[0] = inf")
+            && msg.contains("not a finite number"),
+        "{msg}"
+    );
+}
