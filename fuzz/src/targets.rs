@@ -230,8 +230,8 @@ fn check_features(spec: &FeatureSpec, limits: SessionLimits) {
     }
 }
 
-/// Decides every slot; each decision must succeed and be well formed, and a snapshot of the
-/// engine must restore.
+/// Decides every slot; each decision must succeed and be well formed, the models' features
+/// must be finite, and a snapshot of the engine must restore.
 fn exercise_engine(e: &mut Engine, now: f64) {
     let slots: Vec<(String, Vec<String>)> = e
         .config()
@@ -261,6 +261,14 @@ fn exercise_engine(e: &mut Engine, now: f64) {
                 ids.push(d.decision_id);
             }
             Err(err) => panic!("decide({slot}) on a valid engine failed: {err}"),
+        }
+    }
+    for i in 0..e.models().len() {
+        if let Some(x) = e.last_features(i) {
+            assert!(
+                x.iter().all(|v| v.is_finite()),
+                "features of model {i} not finite: {x:?}"
+            );
         }
     }
     for (i, id) in ids.iter().enumerate() {
@@ -312,14 +320,6 @@ pub fn event_json(data: &[u8]) {
     let (scores, _) = e.scores(now);
     for p in scores.into_iter().flatten() {
         check_probability("scores()", p);
-    }
-    for i in 0..e.models().len() {
-        if let Some(x) = e.last_features(i) {
-            assert!(
-                x.iter().all(|v| v.is_finite()),
-                "features of model {i} not finite: {x:?}"
-            );
-        }
     }
     exercise_engine(&mut e, now);
 }
