@@ -193,7 +193,7 @@ impl Op {
                 .nodes
                 .iter()
                 .enumerate()
-                .find(|(_, n)| n.mode != NodeMode::Leaf && !n.value.is_finite())
+                .find(|(_, n)| !n.value.is_finite())
                 .map(|(i, n)| format!("the threshold of node {i} ({})", n.value))
                 .or_else(|| {
                     at(
