@@ -107,23 +107,25 @@ pub const ONNX_MANIFESTS: &[(&str, &str)] = &[
 ];
 
 /// The demo's two models (scores `purchase` and `churn`, which the demo config's rules use).
+/// Per thread: with the `tract` feature a model is not `Sync`.
 fn models() -> Vec<PropensityModel> {
-    static MODELS: OnceLock<Vec<PropensityModel>> = OnceLock::new();
-    let loaded = MODELS.get_or_init(|| {
-        [PURCHASE_LR, CHURN_MLP]
+    thread_local! {
+        static MODELS: Vec<PropensityModel> = [PURCHASE_LR, CHURN_MLP]
             .iter()
             .filter_map(|m| PropensityModel::load_compiled(m.as_bytes()).ok())
+            .collect();
+    }
+    MODELS.with(|loaded| {
+        assert_eq!(
+            loaded.len(),
+            2,
+            "the demo models must load (fixture problem)"
+        );
+        loaded
+            .iter()
+            .filter_map(PropensityModel::try_clone)
             .collect()
-    });
-    assert_eq!(
-        loaded.len(),
-        2,
-        "the demo models must load (fixture problem)"
-    );
-    loaded
-        .iter()
-        .filter_map(PropensityModel::try_clone)
-        .collect()
+    })
 }
 
 fn demo_config() -> EngineConfig {
