@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help tools wasm test test-native test-wasm test-browser test-edge demo demo-node bench bench-native bench-edge bench-bandit models clean
+.PHONY: help tools wasm test test-native test-wasm test-browser test-edge demo demo-node bench bench-native bench-edge bench-bandit models fuzz fuzz-smoke clean
 
 help:
 	@echo "make demo    build everything; serve the demo storefront (and the edge worker) on 127.0.0.1"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench   decide/track latency of the wasm build in Node"
 	@echo "make bench-bandit  edgewise bandits vs Vowpal Wabbit on the bake-off data (venv in .venv-bandit)"
 	@echo "make models  regenerate models/*.onnx and test fixtures (Python venv in .venv)"
+	@echo "make fuzz    every fuzz target for FUZZ_SECONDS (60) each; fails on a crash (docs/fuzzing.md)"
 
 tools:
 	@scripts/ensure-tools.sh
@@ -99,6 +100,19 @@ models:
 	target/release/edgewise simulate --sessions 1000 --seed 2 --out $(MODEL_DATA)/parity.jsonl
 	.venv/bin/python models/train/parity.py --data $(MODEL_DATA)/parity.jsonl --out tests/fixtures/parity/python.json
 	.venv/bin/python models/gen_models.py
+
+# Fuzzing (docs/fuzzing.md): the cargo-fuzz targets in fuzz/ (nightly, AddressSanitizer) and the
+# JS state-cookie fuzzers, one after the other, FUZZ_SECONDS each; writes target/fuzz/summary.json
+# and summary.md, exits 1 on any crash, hang or out-of-memory. Installs cargo-fuzz when missing.
+# FUZZ_TARGETS="snapshot tcf" runs a subset. fuzz-smoke: 10 s each (for CI).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/ensure-fuzz.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) node scripts/fuzz.mjs
+
+fuzz-smoke:
+	@scripts/ensure-fuzz.sh
+	FUZZ_SECONDS=10 node scripts/fuzz.mjs
 
 clean:
 	cargo clean

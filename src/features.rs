@@ -334,7 +334,9 @@ impl FeatureSpec {
                     Transform::None => x,
                     Transform::Log1p => x.max(0.0).ln_1p(),
                 };
-                out.push(y as f32)
+                // Saturating: a finite f64 beyond f32's range (a context number or `missing`
+                // of 1e300) is ±f32::MAX, not infinity (found by fuzzing).
+                out.push((y as f32).clamp(f32::MIN, f32::MAX))
             };
             let value = |k: EventKind, s: Stat| window.value(k).map_or(0.0, |v| v.stat(s));
             match f {

@@ -784,7 +784,13 @@ fn tree_ensemble(node: &NodeProto, classifier: bool) -> Result<TreeEnsemble, Imp
             mode,
             feature: u32::try_from(features.get(p).copied().unwrap_or(0))
                 .map_err(|_| bad("negative feature id"))?,
-            value: values.get(p).copied().unwrap_or(0.0),
+            // A leaf's threshold is never read: 0, whatever the file says (a NaN there would
+            // make the compiled form unwritable).
+            value: if mode == NodeMode::Leaf {
+                0.0
+            } else {
+                values.get(p).copied().unwrap_or(0.0)
+            },
             yes: if mode == NodeMode::Leaf {
                 0
             } else {

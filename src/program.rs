@@ -165,7 +165,52 @@ pub enum Op {
     TreeEnsemble(Box<TreeEnsemble>),
 }
 
+/// The first non-finite number among `xs`, with its position.
+fn first_non_finite(xs: impl IntoIterator<Item = f32>) -> Option<(usize, f32)> {
+    xs.into_iter().enumerate().find(|(_, x)| !x.is_finite())
+}
+
 impl Op {
+    /// A parameter that is NaN or infinite, named: such a program cannot be written as a
+    /// compiled model (JSON has no NaN or infinity), so no program may hold one.
+    fn non_finite(&self) -> Option<String> {
+        let at =
+            |what: &str, hit: Option<(usize, f32)>| hit.map(|(i, x)| format!("{what}[{i}] = {x}"));
+        match self {
+            Op::Const(c) => at("value", first_non_finite(c.data.iter().copied())),
+            Op::Gemm { alpha, beta, .. } => at("alpha/beta", first_non_finite([*alpha, *beta])),
+            Op::LeakyRelu { alpha } => at("alpha", first_non_finite([*alpha])),
+            Op::Linear {
+                coefficients,
+                intercepts,
+                ..
+            } => at(
+                "coefficient",
+                first_non_finite(coefficients.iter().copied()),
+            )
+            .or_else(|| at("intercept", first_non_finite(intercepts.iter().copied()))),
+            Op::TreeEnsemble(t) => t
+                .nodes
+                .iter()
+                .enumerate()
+                .find(|(_, n)| !n.value.is_finite())
+                .map(|(i, n)| format!("the threshold of node {i} ({})", n.value))
+                .or_else(|| {
+                    at(
+                        "leaf weight",
+                        first_non_finite(t.weights.iter().map(|w| w.1)),
+                    )
+                })
+                .or_else(|| {
+                    at(
+                        "base value",
+                        first_non_finite(t.base_values.iter().copied()),
+                    )
+                }),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Op::Const(_) => "Const",
@@ -318,6 +363,11 @@ impl Program {
         for (si, step) in self.steps.iter().enumerate() {
             let id = shapes.len();
             let err = |m: String| format!("step {si} ({}): {m}", step.op.name());
+            if let Some(what) = step.op.non_finite() {
+                return Err(err(format!(
+                    "{what} is not a finite number; every weight must be finite (re-export the model)"
+                )));
+            }
             let ins: Vec<&Vec<usize>> = step
                 .inputs
                 .iter()

@@ -1,0 +1,2 @@
+//! The fuzz targets' checks; see `targets.rs` (shared with `tests/fuzz_regressions.rs`).
+pub mod targets;
