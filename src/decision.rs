@@ -190,10 +190,25 @@ fn valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// serde's message quotes an unknown key or value whole (a megabyte, from a hostile config):
+/// the quote is cut, the position kept.
+pub(crate) fn json_error_message(e: &serde_json::Error) -> String {
+    let m = e.to_string();
+    if m.len() <= 400 {
+        return m;
+    }
+    format!(
+        "{} at line {} column {}",
+        crate::event::truncate(&m, 300),
+        e.line(),
+        e.column()
+    )
+}
+
 impl EngineConfig {
     pub fn from_json(json: &str) -> Result<EngineConfig, ConfigError> {
         let c: EngineConfig = serde_json::from_str(json).map_err(|e| ConfigError::Json {
-            message: e.to_string(),
+            message: json_error_message(&e),
         })?;
         c.validate()?;
         Ok(c)
@@ -279,7 +294,7 @@ impl EngineConfig {
             if !valid_id(&s.id) {
                 return Err(invalid(format!(
                     "slot id {:?} must be 1..=64 of [A-Za-z0-9_-]",
-                    s.id
+                    crate::event::truncate(&s.id, 80)
                 )));
             }
             if !slot_ids.insert(s.id.as_str()) {
@@ -294,7 +309,10 @@ impl EngineConfig {
             }
             let mut ids = std::collections::HashSet::new();
             for v in &s.variants {
-                let at = |m: String| invalid(format!("slot {:?}, variant {:?}: {m}", s.id, v.id));
+                let at = |m: String| {
+                    let v = crate::event::truncate(&v.id, 80);
+                    invalid(format!("slot {:?}, variant {v:?}: {m}", s.id))
+                };
                 if !valid_id(&v.id) {
                     return Err(at("the id must be 1..=64 of [A-Za-z0-9_-]".into()));
                 }
@@ -320,14 +338,16 @@ impl EngineConfig {
             if !ids.contains(s.default.as_str()) {
                 return Err(invalid(format!(
                     "slot {:?}: default {:?} is not one of its variants",
-                    s.id, s.default
+                    s.id,
+                    crate::event::truncate(&s.default, 80)
                 )));
             }
             for (id, p) in &s.prior {
                 if !ids.contains(id.as_str()) {
                     return Err(invalid(format!(
-                        "slot {:?}: prior for {id:?}, which is not one of its variants",
-                        s.id
+                        "slot {:?}: prior for {:?}, which is not one of its variants",
+                        s.id,
+                        crate::event::truncate(id, 80)
                     )));
                 }
                 if !(p.trials.is_finite()

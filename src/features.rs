@@ -196,6 +196,10 @@ pub type Context = BTreeMap<String, ContextValue>;
 /// Bounds on a context map so a host bug cannot blow up memory.
 pub const MAX_CONTEXT_KEYS: usize = 64;
 
+/// Context numbers are at most this large in magnitude: a model fed 1e308 overflows to NaN and
+/// every decision would fall back to the default.
+pub const MAX_CONTEXT_NUMBER: f64 = 1e12;
+
 /// Checks a context map: bounded size, finite numbers, short strings.
 pub fn validate_context(ctx: &Context) -> Result<(), String> {
     if ctx.len() > MAX_CONTEXT_KEYS {
@@ -203,11 +207,16 @@ pub fn validate_context(ctx: &Context) -> Result<(), String> {
     }
     for (k, v) in ctx {
         if k.is_empty() || k.len() > 64 {
-            return Err(format!("key {k:?} must be 1..=64 bytes"));
+            return Err(format!(
+                "key {:?} must be 1..=64 bytes",
+                crate::event::truncate(k, 80)
+            ));
         }
         match v {
-            ContextValue::Number(x) if !x.is_finite() => {
-                return Err(format!("{k} = {x} is not a finite number"))
+            ContextValue::Number(x) if !(x.is_finite() && x.abs() <= MAX_CONTEXT_NUMBER) => {
+                return Err(format!(
+                    "{k} = {x} must be a finite number with |x| <= {MAX_CONTEXT_NUMBER:e}"
+                ))
             }
             ContextValue::Text(s) if s.len() > 256 => {
                 return Err(format!("{k} is {} bytes long; at most 256", s.len()))

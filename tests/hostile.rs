@@ -177,10 +177,7 @@ fn megabyte_strings_in_every_event_field_are_refused() {
     ctx.insert(big.clone(), ContextValue::Number(1.0));
     let err = e.set_context(ctx).expect_err("ctx key");
     assert_eq!(err.code(), "invalid_context");
-    echoed(
-        "set_context, 1 MB key (src/features.rs validate_context)",
-        &err.to_string(),
-    );
+    short(&err.to_string());
     let err = e.decide(&big, now).expect_err("slot");
     assert_eq!(err.code(), "unknown_slot");
     short(&err.to_string());
@@ -294,10 +291,8 @@ fn megabyte_strings_in_a_config_are_refused() {
     );
     assert_eq!(e.code(), "config_rule_invalid");
     short(&e.to_string());
-    // Known: the config validator (src/decision.rs) echoes some refused values whole.
-    for m in &long_messages {
-        echoed(&format!("config, {m}"), &"x".repeat(4096));
-    }
+    // The config validator quotes refused values truncated, never whole.
+    assert!(long_messages.is_empty(), "{long_messages:?}");
 }
 
 /// A manifest's identifying strings are bounded; its free-form fields are not (they are kept
@@ -586,18 +581,15 @@ fn huge_numbers_are_refused_or_harmless() {
     for (name, s) in &d.scores {
         assert!(s.is_finite() && (0.0..=1.0).contains(s), "{name} = {s}");
     }
-    // Known (src/features.rs): any finite context number is accepted, and a huge one that a
-    // model reads (`hour_of_day`) overflows f32 and makes the model's output NaN: the decision
-    // falls back to the default with `source: "error"` (typed, no panic) for as long as that
-    // context stays. A sane context brings the scores back.
-    let mut ctx = Context::new();
-    ctx.insert("hour_of_day".into(), ContextValue::Number(1e308));
-    ctx.insert("device".into(), ContextValue::Number(-1e308));
-    e.set_context(ctx).expect("finite numbers are accepted");
-    let d = e.decide("hero", now + 1.0).expect("decides");
-    assert_eq!(d.source, Source::Error, "{:?}", d.reasons);
-    assert_eq!(d.variant_id, "a");
-    eprintln!("KNOWN: context hour_of_day = 1e308: {:?}", d.reasons);
+    // A huge context number (a model fed 1e308 would overflow to NaN and every decision fall
+    // back to the default) is refused: |x| <= 1e12 (src/features.rs validate_context).
+    for x in [1e308, -1e308, 1e13] {
+        let mut ctx = Context::new();
+        ctx.insert("hour_of_day".into(), ContextValue::Number(x));
+        let err = e.set_context(ctx).expect_err("a huge context number");
+        assert_eq!(err.code(), "invalid_context", "{err}");
+        short(&err.to_string());
+    }
     let mut ctx = Context::new();
     ctx.insert("hour_of_day".into(), ContextValue::Number(14.0));
     e.set_context(ctx).expect("context");
