@@ -734,11 +734,15 @@ impl Engine {
         Ok(e)
     }
 
-    /// Asks the session to keep running sums for every model's recency features.
+    /// Asks the session to keep running sums for every model's recency features, and order
+    /// statistics for its min/max features.
     fn watch_features(&mut self) {
         for m in &self.models {
             for (kind, half_life_s) in m.spec().recency_sums() {
                 self.session.watch_recency(kind, half_life_s);
+            }
+            for (kind, price) in m.spec().ordered_streams() {
+                self.session.watch_order(kind, price);
             }
         }
     }

@@ -449,6 +449,13 @@ impl Session {
         }
     }
 
+    /// Keeps the sliding minimum and maximum of `kind`'s values (`price: false`) or prices,
+    /// for features that ask for them (see [`Window::watch_order`]).
+    pub fn watch_order(&mut self, kind: EventKind, price: bool) {
+        self.window.watch_order(kind, price);
+        self.rebuild_window();
+    }
+
     /// Keeps a running `recency_count` sum for `(kind, half_life_s)` (see
     /// [`Window::recency`]); false when the window keeps the most it can already (the feature
     /// then scans).
@@ -631,7 +638,8 @@ impl Session {
         let sum = |k| {
             self.window
                 .price(k)
-                .map_or(0.0, |s| s.stat(crate::features::Stat::Sum))
+                .and_then(|s| s.stat(crate::features::Stat::Sum))
+                .unwrap_or(0.0)
         };
         (sum(EventKind::AddToCart) - sum(EventKind::RemoveFromCart)).max(0.0)
     }

@@ -347,7 +347,18 @@ impl FeatureSpec {
                 // of 1e300) is ±f32::MAX, not infinity (found by fuzzing).
                 out.push((y as f32).clamp(f32::MIN, f32::MAX))
             };
-            let value = |k: EventKind, s: Stat| window.value(k).map_or(0.0, |v| v.stat(s));
+            // Running statistics, or a scan for an order statistic the session does not keep.
+            let of = |mask: u16, price: bool, s: Stat, kept: Option<f64>| {
+                kept.unwrap_or_else(|| scan_stat(session, mask, price, s))
+            };
+            let value = |k: EventKind, s: Stat| {
+                of(
+                    kind_mask(&[k]),
+                    false,
+                    s,
+                    window.value(k).and_then(|v| v.stat(s)),
+                )
+            };
             match f {
                 FeatureDef::Count { event, .. } => emit(f64::from(session.count(*event))),
                 FeatureDef::RecencyCount {
@@ -360,7 +371,8 @@ impl FeatureSpec {
                 FeatureDef::Dwell { stat, .. } => emit(value(EventKind::Dwell, *stat)),
                 FeatureDef::Scroll { stat, .. } => emit(value(EventKind::Scroll, *stat)),
                 FeatureDef::Price { stat, events, .. } => {
-                    emit(window.price_of_kinds(kind_mask(events), *stat))
+                    let mask = kind_mask(events);
+                    emit(of(mask, true, *stat, window.price_of_kinds(mask, *stat)))
                 }
                 FeatureDef::Custom { custom, stat, .. } => {
                     let mut acc = Acc::EMPTY;
@@ -397,6 +409,23 @@ impl FeatureSpec {
         }
     }
 
+    /// The `(kind, price?)` streams whose minimum or maximum a feature asks for: what a session
+    /// should keep order statistics of ([`Session::watch_order`]).
+    pub fn ordered_streams(&self) -> impl Iterator<Item = (EventKind, bool)> + '_ {
+        self.features.iter().flat_map(|f| {
+            let order = |s: &Stat| matches!(s, Stat::Min | Stat::Max);
+            let kinds: Vec<(EventKind, bool)> = match f {
+                FeatureDef::Dwell { stat, .. } if order(stat) => vec![(EventKind::Dwell, false)],
+                FeatureDef::Scroll { stat, .. } if order(stat) => vec![(EventKind::Scroll, false)],
+                FeatureDef::Price { stat, events, .. } if order(stat) => {
+                    events.iter().map(|k| (*k, true)).collect()
+                }
+                _ => Vec::new(),
+            };
+            kinds
+        })
+    }
+
     /// The `(event, half_life_s)` of every `recency_count` feature: what a session should keep
     /// running sums of ([`Session::watch_recency`]).
     pub fn recency_sums(&self) -> impl Iterator<Item = (EventKind, f64)> + '_ {
@@ -414,6 +443,18 @@ impl FeatureSpec {
         self.extract_into(session, ctx, now_ms, &mut v);
         v
     }
+}
+
+/// A `stat` by its formula over the values (or prices) of the window events whose kind is in
+/// `mask`.
+fn scan_stat(session: &Session, mask: u16, price: bool, stat: Stat) -> f64 {
+    let mut acc = Acc::EMPTY;
+    session
+        .iter()
+        .filter(|e| mask & (1 << e.kind.index()) != 0)
+        .filter_map(|e| if price { e.price } else { e.value })
+        .for_each(|v| acc.add(v));
+    acc.stat(stat)
 }
 
 /// A `recency_count` by its formula: Σ over window events of `kind` of

@@ -67,6 +67,8 @@ pub struct Stream {
     sum: Sum,
     /// Value and sequence number of the newest element.
     last: (f64, u64),
+    /// Whether `min`/`max` are kept (a feature asks for them; see [`Window::watch_order`]).
+    ordered: bool,
     /// Increasing values (front = minimum of the window), with sequence numbers.
     min: VecDeque<(u64, f64)>,
     /// Decreasing values (front = maximum of the window).
@@ -77,13 +79,16 @@ impl Stream {
     /// `capacity`: the window's; a queue never holds more, so the first value reserves it all
     /// (no allocation after a stream's first value).
     fn push(&mut self, seq: u64, v: f64, capacity: usize) {
+        self.n += 1;
+        self.sum.add(v);
+        self.last = (v, seq);
+        if !self.ordered {
+            return;
+        }
         if self.min.capacity() == 0 {
             self.min.reserve_exact(capacity);
             self.max.reserve_exact(capacity);
         }
-        self.n += 1;
-        self.sum.add(v);
-        self.last = (v, seq);
         while self.min.back().is_some_and(|&(_, b)| b > v) {
             self.min.pop_back();
         }
@@ -101,6 +106,9 @@ impl Stream {
         } else {
             self.sum.add(-v);
         }
+        if !self.ordered {
+            return;
+        }
         if self.min.front().is_some_and(|&(s, _)| s == seq) {
             self.min.pop_front();
         }
@@ -117,46 +125,56 @@ impl Stream {
         self.max.clear();
     }
 
-    /// Every stat over no values is 0.
-    pub fn stat(&self, stat: Stat) -> f64 {
-        if self.n == 0 {
-            return 0.0;
+    /// Every stat over no values is 0; `None` for `min`/`max` of a stream that does not keep
+    /// them (the caller scans).
+    pub fn stat(&self, stat: Stat) -> Option<f64> {
+        if matches!(stat, Stat::Min | Stat::Max) && !self.ordered {
+            return None;
         }
-        match stat {
+        if self.n == 0 {
+            return Some(0.0);
+        }
+        Some(match stat {
             Stat::Count => f64::from(self.n),
             Stat::Sum => self.sum.value(),
             Stat::Mean => self.sum.value() / f64::from(self.n),
             Stat::Min => self.min.front().map_or(0.0, |&(_, v)| v),
             Stat::Max => self.max.front().map_or(0.0, |&(_, v)| v),
             Stat::Last => self.last.0,
-        }
+        })
     }
 
-    /// A stat over the union of several streams.
-    fn stat_of_union<'a>(streams: impl Iterator<Item = &'a Stream>, stat: Stat) -> f64 {
+    /// A stat over the union of several streams (`None` as for [`Stream::stat`]).
+    fn stat_of_union<'a>(streams: impl Iterator<Item = &'a Stream>, stat: Stat) -> Option<f64> {
         let (mut n, mut sum) = (0u32, 0.0f64);
         let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
         let mut last: Option<(f64, u64)> = None;
-        for s in streams.filter(|s| s.n > 0) {
+        for s in streams {
+            if matches!(stat, Stat::Min | Stat::Max) && !s.ordered {
+                return None;
+            }
+            if s.n == 0 {
+                continue;
+            }
             n += s.n;
             sum += s.sum.value();
-            min = min.min(s.stat(Stat::Min));
-            max = max.max(s.stat(Stat::Max));
+            min = min.min(s.min.front().map_or(f64::INFINITY, |&(_, v)| v));
+            max = max.max(s.max.front().map_or(f64::NEG_INFINITY, |&(_, v)| v));
             if last.is_none_or(|(_, q)| s.last.1 > q) {
                 last = Some(s.last);
             }
         }
         if n == 0 {
-            return 0.0;
+            return Some(0.0);
         }
-        match stat {
+        Some(match stat {
             Stat::Count => f64::from(n),
             Stat::Sum => sum,
             Stat::Mean => sum / f64::from(n),
             Stat::Min => min,
             Stat::Max => max,
             Stat::Last => last.map_or(0.0, |(v, _)| v),
-        }
+        })
     }
 }
 
@@ -396,8 +414,22 @@ impl Window {
         self.prices.get(kind.index())
     }
 
+    /// Keeps the sliding minimum and maximum of `kind`'s values (`price: false`) or prices;
+    /// the caller rebuilds. Without it those two stats are answered `None` (ingestion does not
+    /// pay for order statistics no feature asks for).
+    pub fn watch_order(&mut self, kind: EventKind, price: bool) {
+        let streams = if price {
+            &mut self.prices
+        } else {
+            &mut self.values
+        };
+        if let Some(s) = streams.get_mut(kind.index()) {
+            s.ordered = true;
+        }
+    }
+
     /// A stat over the prices of the events whose kind is in `mask` (see [`kind_mask`]).
-    pub fn price_of_kinds(&self, mask: u16, stat: Stat) -> f64 {
+    pub fn price_of_kinds(&self, mask: u16, stat: Stat) -> Option<f64> {
         Stream::stat_of_union(
             self.prices
                 .iter()
@@ -482,9 +514,9 @@ mod tests {
         for k in EventKind::ALL {
             for stat in STATS {
                 let m = kind_mask(&[k]);
-                let got = w.value(k).map_or(0.0, |v| v.stat(stat));
+                let got = w.value(k).and_then(|v| v.stat(stat)).expect("kept");
                 assert!(close(got, scan(s, m, false, stat)), "{k:?} value {stat:?}");
-                let got = w.price_of_kinds(m, stat);
+                let got = w.price_of_kinds(m, stat).expect("kept");
                 assert!(close(got, scan(s, m, true, stat)), "{k:?} price {stat:?}");
             }
         }
@@ -494,10 +526,8 @@ mod tests {
             EventKind::ProductView,
         ]);
         for stat in STATS {
-            assert!(close(
-                w.price_of_kinds(mask, stat),
-                scan(s, mask, true, stat)
-            ));
+            let got = w.price_of_kinds(mask, stat).expect("kept");
+            assert!(close(got, scan(s, mask, true, stat)));
         }
         let with_cat = s
             .iter()
@@ -554,6 +584,10 @@ mod tests {
             for &(k, h) in &watched {
                 assert!(s.watch_recency(k, h));
             }
+            for k in EventKind::ALL {
+                s.watch_order(k, false);
+                s.watch_order(k, true);
+            }
             let mut now = T0 + 1.0;
             let mut max_seen = f64::NEG_INFINITY;
             for i in 0..3_000 {
@@ -607,6 +641,10 @@ mod tests {
             T0,
         );
         s.watch_recency(EventKind::Dwell, 60.0);
+        for k in EventKind::ALL {
+            s.watch_order(k, false);
+            s.watch_order(k, true);
+        }
         let mut now = T0;
         for i in 0..40 {
             now += 1_000.0;
@@ -615,6 +653,10 @@ mod tests {
         }
         let mut r = Session::from_state(s.to_state(), s.limits().clone()).unwrap();
         r.watch_recency(EventKind::Dwell, 60.0);
+        for k in EventKind::ALL {
+            r.watch_order(k, false);
+            r.watch_order(k, true);
+        }
         assert_eq!(r, s);
         for i in 0..40 {
             now += 1_000.0;
@@ -624,8 +666,14 @@ mod tests {
             r.sync_stats();
             check(&r, now, &[(EventKind::Dwell, 60.0)], now);
             for stat in STATS {
-                let a = r.window().value(EventKind::Dwell).map(|v| v.stat(stat));
-                let b = s.window().value(EventKind::Dwell).map(|v| v.stat(stat));
+                let a = r
+                    .window()
+                    .value(EventKind::Dwell)
+                    .and_then(|v| v.stat(stat));
+                let b = s
+                    .window()
+                    .value(EventKind::Dwell)
+                    .and_then(|v| v.stat(stat));
                 assert_eq!(a, b);
             }
         }
