@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { openPage, ready, setup } from './harness.mjs';
+import { openPage, ready, setup, watchHiding } from './harness.mjs';
 
 const KEY = 'edgewise:state';
 const ANTI_FLICKER_MS = 300;
@@ -271,24 +271,6 @@ test(
     assert.equal(trackedBehind, true, 'track() while the clock is 1 h behind (measured by the clock test)');
   },
 );
-
-/** Records, in the page, when each marked element was hidden and shown again. */
-async function watchHiding(page) {
-  await page.addInitScript(() => {
-    window.__hidden = new Map();
-    window.__shown = new Map();
-    new MutationObserver((records) => {
-      for (const r of records) {
-        const el = r.target;
-        if (!el.hasAttribute || !el.hasAttribute('data-ew-slot')) continue;
-        const slot = el.getAttribute('data-ew-slot');
-        const hidden = el.style.visibility === 'hidden';
-        if (hidden && !window.__hidden.has(slot)) window.__hidden.set(slot, performance.now());
-        if (!hidden && window.__hidden.has(slot) && !window.__shown.has(slot)) window.__shown.set(slot, [performance.now(), el.getAttribute('data-ew-state')]);
-      }
-    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['style', 'data-ew-state'] });
-  });
-}
 
 test('a model slower than the anti-flicker timeout: defaults shown in time, the decision applied when it arrives', async () => {
   const { context, page: p, log } = await page();

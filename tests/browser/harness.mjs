@@ -97,3 +97,24 @@ export function ourStorageKeys(page) {
 }
 
 export const syncRequests = (log) => log.requests.filter((r) => /\/api\/(profile|measure)\b/.test(r.url));
+
+/**
+ * Records, in the page, when each marked element was hidden (`window.__hidden`: slot → time)
+ * and shown again (`window.__shown`: slot → [time, its data-ew-state then]).
+ */
+export async function watchHiding(page) {
+  await page.addInitScript(() => {
+    window.__hidden = new Map();
+    window.__shown = new Map();
+    new MutationObserver((records) => {
+      for (const r of records) {
+        const el = r.target;
+        if (!el.hasAttribute || !el.hasAttribute('data-ew-slot')) continue;
+        const slot = el.getAttribute('data-ew-slot');
+        const hidden = el.style.visibility === 'hidden';
+        if (hidden && !window.__hidden.has(slot)) window.__hidden.set(slot, performance.now());
+        if (!hidden && window.__hidden.has(slot) && !window.__shown.has(slot)) window.__shown.set(slot, [performance.now(), el.getAttribute('data-ew-state')]);
+      }
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['style', 'data-ew-state'] });
+  });
+}

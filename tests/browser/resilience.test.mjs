@@ -4,7 +4,7 @@
 // scripts keep working.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, setup } from './harness.mjs';
+import { openPage, setup, watchHiding } from './harness.mjs';
 
 const ANTI_FLICKER_MS = 300;
 // Timers fire late on a loaded 2-core machine; the include reveals at once on failure, and at
@@ -18,24 +18,6 @@ before(async () => {
 after(async () => {
   await env?.close();
 });
-
-/** Records, in the page, how long each marked element stayed hidden. */
-async function watchHiding(page) {
-  await page.addInitScript(() => {
-    window.__hidden = new Map();
-    window.__shown = new Map();
-    new MutationObserver((records) => {
-      for (const r of records) {
-        const el = r.target;
-        if (!el.hasAttribute || !el.hasAttribute('data-ew-slot')) continue;
-        const slot = el.getAttribute('data-ew-slot');
-        const hidden = el.style.visibility === 'hidden';
-        if (hidden && !window.__hidden.has(slot)) window.__hidden.set(slot, performance.now());
-        if (!hidden && window.__hidden.has(slot) && !window.__shown.has(slot)) window.__shown.set(slot, performance.now());
-      }
-    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['style', 'data-ew-state'] });
-  });
-}
 
 const FAULTS = [
   ['the wasm module 404s', (page) => page.route('**/edgewise_bg.wasm', (r) => r.fulfill({ status: 404, body: 'gone' })), /wasm/],
@@ -62,7 +44,7 @@ for (const [name, inject, reason] of FAULTS) {
     await inject(page);
     await page.goto(env.url('/'));
     await page.waitForFunction(() => [...document.querySelectorAll('[data-ew-slot]')].every((el) => getComputedStyle(el).visibility === 'visible' && el.getAttribute('data-ew-state') !== 'pending'));
-    const timing = await page.evaluate(() => Object.fromEntries([...window.__hidden].map(([slot, t]) => [slot, (window.__shown.get(slot) ?? Infinity) - t])));
+    const timing = await page.evaluate(() => Object.fromEntries([...window.__hidden].map(([slot, t]) => [slot, (window.__shown.get(slot)?.[0] ?? Infinity) - t])));
     for (const [slot, ms] of Object.entries(timing)) assert.ok(ms <= ANTI_FLICKER_MS + SLACK_MS, `${slot} hidden for ${ms} ms`);
     // Defaults: the markup's own content, untouched.
     const variants = await page.$$eval('[data-ew-slot]', (els) => els.map((e) => e.getAttribute('data-ew-variant')));
