@@ -49,12 +49,20 @@ fn cases(default: u32) -> u32 {
 }
 
 fn config(default_cases: u32) -> ProptestConfig {
+    let base = ProptestConfig::default();
     ProptestConfig {
         cases: cases(default_cases),
         // Failures found are kept as named regression tests below, not as files.
         failure_persistence: None,
         max_shrink_iters: 2_000,
-        ..ProptestConfig::default()
+        // `make test` runs the same cases every time (a property that fails on a new seed must
+        // not make CI flaky); `PROPTEST_RNG_SEED=<n>` explores others.
+        rng_seed: if std::env::var("PROPTEST_RNG_SEED").is_ok() {
+            base.rng_seed
+        } else {
+            proptest::test_runner::RngSeed::Fixed(20_261_123)
+        },
+        ..base
     }
 }
 
@@ -1403,11 +1411,18 @@ proptest! {
         prop_assert_eq!(r.accepted + r.rejected_count, evs.len());
         prop_assert_eq!(e.session().len(), r.accepted.min(cap));
         prop_assert_eq!(e.session().total(), r.accepted as u64);
-        // Each rejected event, tracked alone, is refused with the same code (and changes nothing).
+        // Each rejected event, tracked alone, is refused again (and changes nothing), with the
+        // same code — except that an event over two full tables (a new category and a new
+        // custom name) may name the other one once the batch has filled both.
+        let tables = ["event_too_many_categories", "event_too_many_names"];
         for rej in &r.rejected {
             let before = e.session().total();
-            let one = e.track(&inputs[rej.index], T0 + 100.0);
-            prop_assert_eq!(one.err().map(|e| e.code()), Some(rej.code.as_str()));
+            let code = e.track(&inputs[rej.index], T0 + 100.0).err().map(|e| e.code());
+            prop_assert!(
+                code == Some(rej.code.as_str())
+                    || (code.is_some_and(|c| tables.contains(&c)) && tables.contains(&rej.code.as_str())),
+                "batch said {}, alone {:?}", rej.code, code
+            );
             prop_assert_eq!(e.session().total(), before);
         }
     }
