@@ -275,7 +275,8 @@ impl ConsentConfig {
     pub fn from_json(text: &str) -> Result<ConsentConfig, ConsentError> {
         let cfg: ConsentConfig = serde_json::from_str(text).map_err(|e| {
             ConsentError::Map(format!(
-                "{e} (keys: default, vendor_id, tcf, consent_mode, session_personalization_without_consent)"
+                "{} (keys: default, vendor_id, tcf, consent_mode, session_personalization_without_consent)",
+                crate::error::json_error(&e)
             ))
         })?;
         cfg.validate()?;

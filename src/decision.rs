@@ -190,25 +190,10 @@ fn valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// serde's message quotes an unknown key or value whole (a megabyte, from a hostile config):
-/// the quote is cut, the position kept.
-pub(crate) fn json_error_message(e: &serde_json::Error) -> String {
-    let m = e.to_string();
-    if m.len() <= 400 {
-        return m;
-    }
-    format!(
-        "{} at line {} column {}",
-        crate::event::truncate(&m, 300),
-        e.line(),
-        e.column()
-    )
-}
-
 impl EngineConfig {
     pub fn from_json(json: &str) -> Result<EngineConfig, ConfigError> {
         let c: EngineConfig = serde_json::from_str(json).map_err(|e| ConfigError::Json {
-            message: json_error_message(&e),
+            message: crate::error::json_error(&e),
         })?;
         c.validate()?;
         Ok(c)

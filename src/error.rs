@@ -494,3 +494,19 @@ impl From<SpecError> for ModelError {
         }
     }
 }
+
+/// A serde_json error as text for a message that goes back to the caller. serde quotes an
+/// unknown key or variant whole, which from hostile input is a megabyte: long messages are cut,
+/// their position kept.
+pub(crate) fn json_error(e: &serde_json::Error) -> String {
+    let m = e.to_string();
+    if m.len() <= 400 {
+        return m;
+    }
+    format!(
+        "{} at line {} column {}",
+        crate::event::truncate(&m, 300),
+        e.line(),
+        e.column()
+    )
+}

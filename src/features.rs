@@ -234,7 +234,8 @@ fn invalid(message: String) -> SpecError {
 impl FeatureSpec {
     /// Parses and validates a spec from JSON.
     pub fn from_json(json: &str) -> Result<FeatureSpec, SpecError> {
-        let spec: FeatureSpec = serde_json::from_str(json).map_err(|e| invalid(e.to_string()))?;
+        let spec: FeatureSpec =
+            serde_json::from_str(json).map_err(|e| invalid(crate::error::json_error(&e)))?;
         spec.validate()?;
         Ok(spec)
     }

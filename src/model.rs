@@ -90,7 +90,7 @@ pub struct ModelManifest {
 impl ModelManifest {
     pub fn from_json(json: &str) -> Result<ModelManifest, ModelError> {
         let m: ModelManifest = serde_json::from_str(json).map_err(|e| ModelError::Manifest {
-            message: e.to_string(),
+            message: crate::error::json_error(&e),
         })?;
         m.validate()?;
         Ok(m)
@@ -338,7 +338,8 @@ impl PropensityModel {
         };
         let c: CompiledModel = serde_json::from_slice(bytes).map_err(|e| {
             format_err(format!(
-                "not a compiled edgewise model ({e}); make one with `edgewise compile-model`"
+                "not a compiled edgewise model ({}); make one with `edgewise compile-model`",
+                crate::error::json_error(&e)
             ))
         })?;
         if c.format != COMPILED_FORMAT {

@@ -140,6 +140,6 @@ pub fn decode(bytes: &[u8]) -> Result<EngineState, SnapshotError> {
         return Err(SnapshotError::Checksum);
     }
     serde_json::from_slice(payload).map_err(|e| SnapshotError::Corrupt {
-        message: e.to_string(),
+        message: crate::error::json_error(&e),
     })
 }

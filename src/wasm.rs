@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::decision::{Engine, EngineConfig, EngineOptions, Rejected, TrackReport};
-use crate::error::Error;
+use crate::error::{json_error, Error};
 use crate::event::EventInput;
 use crate::features::Context;
 use crate::model::PropensityModel;
@@ -167,7 +167,8 @@ fn parse_options(v: &JsValue) -> Result<(EngineOptions, Option<f64>), JsValue> {
     }
     let o: JsOptions = serde_json::from_str(&json_text(v, "options")?).map_err(|e| {
         bad_arg(&format!(
-            "options: {e} (known: seed, sessionStart, visitorId, now)"
+            "options: {} (known: seed, sessionStart, visitorId, now)",
+            json_error(&e)
         ))
     })?;
     let seed = match o.seed {
@@ -325,8 +326,12 @@ impl JsEngine {
     pub fn track(&mut self, event: JsValue) -> Result<(), JsValue> {
         let now = self.now();
         let text = event_json(&event)?;
-        let ev: EventInput<'_> = serde_json::from_str(&text)
-            .map_err(|e| js_error("event_malformed", &format!("malformed event: {e}")))?;
+        let ev: EventInput<'_> = serde_json::from_str(&text).map_err(|e| {
+            js_error(
+                "event_malformed",
+                &format!("malformed event: {}", json_error(&e)),
+            )
+        })?;
         self.inner.track(&ev, now).map_err(to_js)
     }
 
@@ -360,8 +365,8 @@ impl JsEngine {
         // One JSON.stringify for the whole batch, then borrowed parsing in Rust: far cheaper
         // than a JS property lookup per field, and unknown fields are caught.
         let text = json_text(&events, "events")?;
-        let items: Vec<&serde_json::value::RawValue> =
-            serde_json::from_str(&text).map_err(|e| bad_arg(&format!("events: {e}")))?;
+        let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(&text)
+            .map_err(|e| bad_arg(&format!("events: {}", json_error(&e))))?;
         let mut parsed = Vec::with_capacity(items.len());
         let mut index = Vec::with_capacity(items.len());
         let mut malformed = Vec::new();
@@ -385,7 +390,7 @@ impl JsEngine {
                 Err(e) => malformed.push(Rejected {
                     index: i,
                     code: "event_malformed".into(),
-                    message: format!("malformed event: {e}"),
+                    message: format!("malformed event: {}", json_error(&e)),
                 }),
             }
         }
@@ -455,7 +460,8 @@ impl JsEngine {
             js_error(
                 "invalid_consent",
                 &format!(
-                    "consent: {e} (known: storage, personalization, measurement, profile_sync)"
+                    "consent: {} (known: storage, personalization, measurement, profile_sync)",
+                    json_error(&e)
                 ),
             )
         })?;
@@ -537,7 +543,7 @@ impl JsEngine {
         let c: Context = serde_json::from_str(&json_text(&ctx, "context")?).map_err(|e| {
             js_error(
                 "invalid_context",
-                &format!("context values must be numbers or text: {e}"),
+                &format!("context values must be numbers or text: {}", json_error(&e)),
             )
         })?;
         self.inner.set_context(c).map_err(to_js)
@@ -798,7 +804,8 @@ pub fn simulate(options: JsValue) -> Result<JsValue, JsValue> {
     }
     let o: Opts = serde_json::from_str(&json_text(&options, "simulate options")?).map_err(|e| {
         bad_arg(&format!(
-            "simulate: {e} (known: spec, tags, visitors, seed, policy, points, min_probability)"
+            "simulate: {} (known: spec, tags, visitors, seed, policy, points, min_probability)",
+            json_error(&e)
         ))
     })?;
     if !(1..=200_000).contains(&o.visitors) || o.points > 1000 {
