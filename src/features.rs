@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::SpecError;
 use crate::event::{EventKind, Session};
-use crate::window::kind_mask;
+use crate::window::{kind_mask, Acc};
 
 /// Maximum columns a spec may produce.
 pub const MAX_WIDTH: usize = 4096;
@@ -466,49 +466,6 @@ fn recency_scan(session: &Session, kind: EventKind, half_life_s: f64, now_ms: f6
         .filter(|e| e.kind == kind)
         .map(|e| 0.5f64.powf((now_ms - e.ts).max(0.0) / 1000.0 / half_life_s))
         .sum()
-}
-
-/// Running `count`/`sum`/`min`/`max`/`last` of a stream of values, in arrival order.
-#[derive(Clone, Copy)]
-struct Acc {
-    n: u64,
-    sum: f64,
-    min: f64,
-    max: f64,
-    last: f64,
-}
-
-impl Acc {
-    const EMPTY: Acc = Acc {
-        n: 0,
-        sum: 0.0,
-        min: f64::INFINITY,
-        max: f64::NEG_INFINITY,
-        last: 0.0,
-    };
-
-    fn add(&mut self, v: f64) {
-        self.n += 1;
-        self.sum += v;
-        self.min = self.min.min(v);
-        self.max = self.max.max(v);
-        self.last = v;
-    }
-
-    /// Every stat over no values is 0.
-    fn stat(&self, stat: Stat) -> f64 {
-        if self.n == 0 {
-            return 0.0;
-        }
-        match stat {
-            Stat::Count => self.n as f64,
-            Stat::Sum => self.sum,
-            Stat::Mean => self.sum / self.n as f64,
-            Stat::Min => self.min,
-            Stat::Max => self.max,
-            Stat::Last => self.last,
-        }
-    }
 }
 
 fn category_columns(

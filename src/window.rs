@@ -60,6 +60,50 @@ impl Sum {
     }
 }
 
+/// `count`/`sum`/`min`/`max`/`last` of values in arrival order, and the `stat` taken of them:
+/// what a feature's scan accumulates, and what the running streams answer with.
+#[derive(Clone, Copy)]
+pub(crate) struct Acc {
+    n: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last: f64,
+}
+
+impl Acc {
+    pub(crate) const EMPTY: Acc = Acc {
+        n: 0,
+        sum: 0.0,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+        last: 0.0,
+    };
+
+    pub(crate) fn add(&mut self, v: f64) {
+        self.n += 1;
+        self.sum += v;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+        self.last = v;
+    }
+
+    /// Every stat over no values is 0.
+    pub(crate) fn stat(&self, stat: Stat) -> f64 {
+        if self.n == 0 {
+            return 0.0;
+        }
+        match stat {
+            Stat::Count => self.n as f64,
+            Stat::Sum => self.sum,
+            Stat::Mean => self.sum / self.n as f64,
+            Stat::Min => self.min,
+            Stat::Max => self.max,
+            Stat::Last => self.last,
+        }
+    }
+}
+
 /// Sliding-window statistics of one stream of values (one field of one event kind).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stream {
@@ -128,27 +172,13 @@ impl Stream {
     /// Every stat over no values is 0; `None` for `min`/`max` of a stream that does not keep
     /// them (the caller scans).
     pub fn stat(&self, stat: Stat) -> Option<f64> {
-        if matches!(stat, Stat::Min | Stat::Max) && !self.ordered {
-            return None;
-        }
-        if self.n == 0 {
-            return Some(0.0);
-        }
-        Some(match stat {
-            Stat::Count => f64::from(self.n),
-            Stat::Sum => self.sum.value(),
-            Stat::Mean => self.sum.value() / f64::from(self.n),
-            Stat::Min => self.min.front().map_or(0.0, |&(_, v)| v),
-            Stat::Max => self.max.front().map_or(0.0, |&(_, v)| v),
-            Stat::Last => self.last.0,
-        })
+        Self::stat_of_union(std::iter::once(self), stat)
     }
 
     /// A stat over the union of several streams (`None` as for [`Stream::stat`]).
     fn stat_of_union<'a>(streams: impl Iterator<Item = &'a Stream>, stat: Stat) -> Option<f64> {
-        let (mut n, mut sum) = (0u32, 0.0f64);
-        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-        let mut last: Option<(f64, u64)> = None;
+        let mut acc = Acc::EMPTY;
+        let mut last_seq = None;
         for s in streams {
             if matches!(stat, Stat::Min | Stat::Max) && !s.ordered {
                 return None;
@@ -156,25 +186,20 @@ impl Stream {
             if s.n == 0 {
                 continue;
             }
-            n += s.n;
-            sum += s.sum.value();
-            min = min.min(s.min.front().map_or(f64::INFINITY, |&(_, v)| v));
-            max = max.max(s.max.front().map_or(f64::NEG_INFINITY, |&(_, v)| v));
-            if last.is_none_or(|(_, q)| s.last.1 > q) {
-                last = Some(s.last);
+            acc.n += u64::from(s.n);
+            acc.sum += s.sum.value();
+            acc.min = acc
+                .min
+                .min(s.min.front().map_or(f64::INFINITY, |&(_, v)| v));
+            acc.max = acc
+                .max
+                .max(s.max.front().map_or(f64::NEG_INFINITY, |&(_, v)| v));
+            if last_seq.is_none_or(|q| s.last.1 > q) {
+                last_seq = Some(s.last.1);
+                acc.last = s.last.0;
             }
         }
-        if n == 0 {
-            return Some(0.0);
-        }
-        Some(match stat {
-            Stat::Count => f64::from(n),
-            Stat::Sum => sum,
-            Stat::Mean => sum / f64::from(n),
-            Stat::Min => min,
-            Stat::Max => max,
-            Stat::Last => last.map_or(0.0, |(v, _)| v),
-        })
+        Some(acc.stat(stat))
     }
 }
 
