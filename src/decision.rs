@@ -722,14 +722,11 @@ impl Engine {
     /// Asks the session to keep running sums for every model's recency features, and order
     /// statistics for its min/max features.
     fn watch_features(&mut self) {
-        for m in &self.models {
-            for (kind, half_life_s) in m.spec().recency_sums() {
-                self.session.watch_recency(kind, half_life_s);
-            }
-            for (kind, price) in m.spec().ordered_streams() {
-                self.session.watch_order(kind, price);
-            }
-        }
+        let specs = || self.models.iter().map(PropensityModel::spec);
+        self.session.watch_stats(
+            specs().flat_map(|s| s.recency_sums()),
+            specs().flat_map(|s| s.ordered_streams()),
+        );
     }
 
     /// Convenience: config JSON and `(manifest JSON, ONNX bytes)` pairs.

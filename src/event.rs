@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EventError;
-use crate::window::Window;
+use crate::window::{Watched, Window};
 
 /// The kinds of event a storefront emits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -385,9 +385,8 @@ impl Session {
     }
 
     /// Events in the window, oldest first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Event> + '_ {
-        let (newer, older) = self.buf.split_at(self.head.min(self.buf.len()));
-        older.iter().chain(newer.iter())
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Event> + Clone + '_ {
+        ring(&self.buf, self.head)
     }
 
     /// Validates `input` and appends it; on error nothing changes.
@@ -422,10 +421,8 @@ impl Session {
 
     /// Recomputes the running statistics from the events in the window.
     fn rebuild_window(&mut self) {
-        let first = self.total.saturating_sub(self.buf.len() as u64);
-        let (newer, older) = self.buf.split_at(self.head.min(self.buf.len()));
-        let events = older.iter().chain(newer.iter());
-        self.window.rebuild((first..).zip(events));
+        self.window
+            .rebuild(numbered(&self.buf, self.head, self.total));
     }
 
     /// The running statistics of the window.
@@ -436,33 +433,52 @@ impl Session {
     /// Brings the statistics that ingestion defers (the recency sums) up to date: call before
     /// extracting features (until then they are computed by scanning).
     pub fn sync_stats(&mut self) {
-        let first = self.total.saturating_sub(self.buf.len() as u64);
-        let (newer, older) = self.buf.split_at(self.head.min(self.buf.len()));
         self.window
-            .sync_recency((first..).zip(older.iter().chain(newer.iter())));
+            .sync_recency(numbered(&self.buf, self.head, self.total));
         if self.window.dirty() {
             // A recency term grew too large for its reference: start the sums over.
             self.rebuild_window();
-            let (newer, older) = self.buf.split_at(self.head.min(self.buf.len()));
             self.window
-                .sync_recency((first..).zip(older.iter().chain(newer.iter())));
+                .sync_recency(numbered(&self.buf, self.head, self.total));
         }
     }
 
-    /// Keeps the sliding minimum and maximum of `kind`'s values (`price: false`) or prices,
-    /// for features that ask for them (see [`Window::watch_order`]).
-    pub fn watch_order(&mut self, kind: EventKind, price: bool) {
-        self.window.watch_order(kind, price);
-        self.rebuild_window();
+    /// Keeps running `recency_count` sums for `recency` (`(kind, half_life_s)`, see
+    /// [`Window::recency`]) and sliding minima and maxima for `order` (`(kind, price?)`, see
+    /// [`Window::watch_order`]); the statistics are rebuilt once, when anything is new. False
+    /// when a recency sum could not be kept (the window keeps the most it can already; that
+    /// feature then scans).
+    pub fn watch_stats(
+        &mut self,
+        recency: impl IntoIterator<Item = (EventKind, f64)>,
+        order: impl IntoIterator<Item = (EventKind, bool)>,
+    ) -> bool {
+        let mut kept = true;
+        let mut new = false;
+        for (kind, half_life_s) in recency {
+            match self.window.watch_recency(kind, half_life_s) {
+                Watched::Added => new = true,
+                Watched::Already => {}
+                Watched::Full => kept = false,
+            }
+        }
+        for (kind, price) in order {
+            new |= self.window.watch_order(kind, price) == Watched::Added;
+        }
+        if new {
+            self.rebuild_window();
+        }
+        kept
     }
 
-    /// Keeps a running `recency_count` sum for `(kind, half_life_s)` (see
-    /// [`Window::recency`]); false when the window keeps the most it can already (the feature
-    /// then scans).
+    /// [`Session::watch_stats`] for one stream's order statistics.
+    pub fn watch_order(&mut self, kind: EventKind, price: bool) {
+        self.watch_stats([], [(kind, price)]);
+    }
+
+    /// [`Session::watch_stats`] for one recency sum.
     pub fn watch_recency(&mut self, kind: EventKind, half_life_s: f64) -> bool {
-        let kept = self.window.watch_recency(kind, half_life_s);
-        self.rebuild_window();
-        kept
+        self.watch_stats([(kind, half_life_s)], [])
     }
 
     fn check_str(&self, field: &'static str, s: &Option<Cow<'_, str>>) -> Result<(), EventError> {
@@ -700,6 +716,17 @@ impl Session {
         }
         Ok(s)
     }
+}
+
+/// The ring buffer's events oldest first (`head`: the oldest once the ring is full).
+fn ring(buf: &[Event], head: usize) -> impl DoubleEndedIterator<Item = &Event> + Clone {
+    let (newer, older) = buf.split_at(head.min(buf.len()));
+    older.iter().chain(newer.iter())
+}
+
+/// [`ring`] with each event's sequence number (`total`: the next event's).
+fn numbered(buf: &[Event], head: usize, total: u64) -> impl Iterator<Item = (u64, &Event)> + Clone {
+    (total.saturating_sub(buf.len() as u64)..).zip(ring(buf, head))
 }
 
 /// The persisted form of a [`Session`].

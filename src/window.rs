@@ -220,6 +220,17 @@ impl Recency {
     }
 }
 
+/// What asking the window to keep a statistic did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Watched {
+    /// Newly kept: the statistics must be rebuilt from the window.
+    Added,
+    /// Kept already.
+    Already,
+    /// Cannot be kept (the feature scans instead).
+    Full,
+}
+
 /// The running statistics of a session window.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Window {
@@ -392,14 +403,15 @@ impl Window {
         self.dirty = false;
     }
 
-    /// Registers a recency sum for `(kind, half_life_s)`; false when [`MAX_RECENCY`] are kept
-    /// already (that feature is then computed by scanning). The caller rebuilds afterwards.
-    pub fn watch_recency(&mut self, kind: EventKind, half_life_s: f64) -> bool {
+    /// Registers a recency sum for `(kind, half_life_s)`; `Full` when [`MAX_RECENCY`] are
+    /// kept already (that feature is then computed by scanning). The caller rebuilds after
+    /// `Added`.
+    pub fn watch_recency(&mut self, kind: EventKind, half_life_s: f64) -> Watched {
         if self.recency_index(kind, half_life_s).is_some() {
-            return true;
+            return Watched::Already;
         }
         if self.recency.len() >= MAX_RECENCY || !(half_life_s.is_finite() && half_life_s > 0.0) {
-            return false;
+            return Watched::Full;
         }
         self.recency.push(Recency {
             kind,
@@ -408,7 +420,7 @@ impl Window {
             n: 0,
             sum: Sum::default(),
         });
-        true
+        Watched::Added
     }
 
     fn recency_index(&self, kind: EventKind, half_life_s: f64) -> Option<usize> {
@@ -440,16 +452,20 @@ impl Window {
     }
 
     /// Keeps the sliding minimum and maximum of `kind`'s values (`price: false`) or prices;
-    /// the caller rebuilds. Without it those two stats are answered `None` (ingestion does not
-    /// pay for order statistics no feature asks for).
-    pub fn watch_order(&mut self, kind: EventKind, price: bool) {
+    /// the caller rebuilds after `Added`. Without it those two stats are answered `None`
+    /// (ingestion does not pay for order statistics no feature asks for).
+    pub fn watch_order(&mut self, kind: EventKind, price: bool) -> Watched {
         let streams = if price {
             &mut self.prices
         } else {
             &mut self.values
         };
-        if let Some(s) = streams.get_mut(kind.index()) {
-            s.ordered = true;
+        match streams.get_mut(kind.index()) {
+            Some(s) if !s.ordered => {
+                s.ordered = true;
+                Watched::Added
+            }
+            _ => Watched::Already,
         }
     }
 
