@@ -683,7 +683,8 @@ impl JsEngine {
             let k = k.as_string().unwrap_or_default();
             if !COLUMNS.contains(&k.as_str()) {
                 return Err(bad_arg(&format!(
-                    "trackMany batch: unknown column `{k}`; columns are {}",
+                    "trackMany batch: unknown column `{}`; columns are {}",
+                    crate::event::truncate(&k, 64),
                     COLUMNS.join(", ")
                 )));
             }
