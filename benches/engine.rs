@@ -344,6 +344,11 @@ impl Variants {
     /// A decision of the policy for `slot`: one of its variants, all three scores, a valid
     /// probability. Allocation-free (it runs inside the measured part).
     fn check(&self, slot: &str, d: &edgewise::Decision) {
+        self.check_choice(slot, d);
+        assert!(d.arms.len() >= 2, "{slot}: arms {:?}", d.arms);
+    }
+
+    fn check_choice(&self, slot: &str, d: &edgewise::Decision) {
         assert_eq!(d.slot, slot);
         let ok = self
             .0
@@ -359,7 +364,15 @@ impl Variants {
         );
         assert_eq!(d.scores.len(), 3, "{slot}: scores {:?}", d.scores);
         assert!(d.probability > 0.0 && d.probability <= 1.0);
-        assert!(d.arms.len() >= 2, "{slot}: arms {:?}", d.arms);
+    }
+
+    /// `check` for `decide_with(.., false)`: no arms table, no reasons.
+    fn check_lean(&self, slot: &str, d: &edgewise::Decision) {
+        assert!(
+            d.arms.is_empty() && d.reasons.is_empty(),
+            "{slot}: explained"
+        );
+        self.check_choice(slot, d);
     }
 }
 
@@ -556,6 +569,22 @@ fn decide(config: &EngineConfig, models: &[PropensityModel]) -> Vec<Case> {
         let slot = SLOTS[i % 3];
         let d = e.decide(black_box(slot), NOW).expect("decide failed");
         v.check(slot, &d);
+    });
+    c.info = info.clone();
+    cases.push(c);
+
+    // The same without reasons and arms table: the include's and the worker's path.
+    let v = Variants::of(config);
+    let mut e = steady_engine(config, models, &v, 31);
+    let events: Vec<EventInput<'static>> = (0..64).map(|i| stream_event(i, NOW - 1.0)).collect();
+    let mut c = looped("decide", "fresh_scores_lean", move |i| {
+        let i = i as usize;
+        e.track(&events[i % 64], NOW).expect("track");
+        let slot = SLOTS[i % 3];
+        let d = e
+            .decide_with(black_box(slot), NOW, false)
+            .expect("decide failed");
+        v.check_lean(slot, &d);
     });
     c.info = info.clone();
     cases.push(c);

@@ -1176,7 +1176,7 @@ impl Engine {
             }
             _ => {
                 let x: &[f32] = input.insert(policy_input(self));
-                let ctx = PolicyContext { values: x };
+                let ctx = PolicyContext { values: x, explain };
                 let Some(s) = self.slots.get_mut(si) else {
                     return Err(DecisionError::UnknownSlot { slot: slot.into() }.into());
                 };
@@ -1351,7 +1351,7 @@ impl Engine {
         if let Some(p) = self.pending.pop_front() {
             if p.learn && p.exposed && !p.rewarded {
                 if let Some(s) = self.slots.get_mut(p.slot) {
-                    let ctx = PolicyContext { values: &p.context };
+                    let ctx = PolicyContext::new(&p.context);
                     s.policy.update(p.arm, &ctx, 0.0, p.probability);
                 }
             }
@@ -1387,7 +1387,7 @@ impl Engine {
         p.mark_exposed(&mut self.slots, now_ms);
         if p.learn {
             if let Some(s) = self.slots.get_mut(p.slot) {
-                let ctx = PolicyContext { values: &p.context };
+                let ctx = PolicyContext::new(&p.context);
                 s.policy.update(p.arm, &ctx, value, p.probability);
                 if let Some(o) = s.outcomes.get_mut(p.arm) {
                     o[1] += value;

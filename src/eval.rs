@@ -130,7 +130,7 @@ pub fn bakeoff(
         .chunks_exact(data.dim.max(1))
         .zip(&data.labels)
     {
-        let ctx = PolicyContext { values: x };
+        let ctx = PolicyContext::new(x);
         let mut d = policy.distribution(&arms, &ctx, &mut rng);
         floor::apply(&mut d, min_probability);
         let Some(c) = sample(&d, &mut rng) else {
@@ -355,7 +355,7 @@ pub fn eval_log(
         .zip(data.rewards.iter().zip(&data.propensities));
     for ((x, &a), (&r, &p)) in rows {
         let x = if data.dim == 0 { &[][..] } else { x };
-        let ctx = PolicyContext { values: x };
+        let ctx = PolicyContext::new(x);
         let mut d = policy.distribution(&arms, &ctx, &mut rng);
         floor::apply(&mut d, min_probability);
         let pi = d
@@ -544,7 +544,7 @@ pub fn simulate_policy(
             .collect();
         let best = truth.iter().copied().fold(0.0, f64::max);
         let mean = truth.iter().sum::<f64>() / truth.len() as f64;
-        let pctx = PolicyContext { values: &x };
+        let pctx = PolicyContext::new(&x);
         let mut d = policy.distribution(&arms, &pctx, &mut rng);
         floor::apply(&mut d, min_probability);
         let Some(c) = sample(&d, &mut rng) else {

@@ -433,13 +433,15 @@ impl Session {
     /// Brings the statistics that ingestion defers (the recency sums) up to date: call before
     /// extracting features (until then they are computed by scanning).
     pub fn sync_stats(&mut self) {
+        let from = self.window.recency_synced();
         self.window
-            .sync_recency(numbered(&self.buf, self.head, self.total));
+            .sync_recency(numbered_since(&self.buf, self.head, self.total, from));
         if self.window.dirty() {
             // A recency term grew too large for its reference: start the sums over.
             self.rebuild_window();
+            let from = self.window.recency_synced();
             self.window
-                .sync_recency(numbered(&self.buf, self.head, self.total));
+                .sync_recency(numbered_since(&self.buf, self.head, self.total, from));
         }
     }
 
@@ -727,6 +729,20 @@ fn ring(buf: &[Event], head: usize) -> impl DoubleEndedIterator<Item = &Event> +
 /// [`ring`] with each event's sequence number (`total`: the next event's).
 fn numbered(buf: &[Event], head: usize, total: u64) -> impl Iterator<Item = (u64, &Event)> + Clone {
     (total.saturating_sub(buf.len() as u64)..).zip(ring(buf, head))
+}
+
+/// [`numbered`] from sequence number `from` on, without walking the older events (a decision
+/// syncs the one or two events that came since the last: not the whole window).
+fn numbered_since(
+    buf: &[Event],
+    head: usize,
+    total: u64,
+    from: u64,
+) -> impl Iterator<Item = (u64, &Event)> + Clone {
+    let first = total.saturating_sub(buf.len() as u64);
+    let start = from.clamp(first, total);
+    let skip = usize::try_from(start - first).unwrap_or(usize::MAX);
+    (start..).zip(ring(buf, head).skip(skip))
 }
 
 /// The persisted form of a [`Session`].

@@ -620,28 +620,47 @@ impl TreeEnsemble {
         let acc = out.get_mut(..scores).unwrap_or_default();
         for &root in &self.roots {
             let mut i = root as usize;
+            // Validated at load: every walk reaches a leaf.
             while let Some(node) = self.nodes.get(i) {
-                if node.mode == NodeMode::Leaf {
-                    let (s, l) = (node.start as usize, node.len as usize);
-                    for (c, w) in self.weights.get(s..s + l).unwrap_or_default() {
-                        if let Some(a) = acc.get_mut(*c as usize) {
-                            *a += *w;
+                let v = || x.get(node.feature as usize).copied().unwrap_or(f32::NAN);
+                // A comparison with NaN is false: only then is the missing-value rule asked.
+                let yes = match node.mode {
+                    NodeMode::Leaf => {
+                        let (s, l) = (node.start as usize, node.len as usize);
+                        for (c, w) in self.weights.get(s..s + l).unwrap_or_default() {
+                            if let Some(a) = acc.get_mut(*c as usize) {
+                                *a += *w;
+                            }
                         }
+                        break;
                     }
-                    break;
-                }
-                let v = x.get(node.feature as usize).copied().unwrap_or(f32::NAN);
-                let yes = if v.is_nan() {
-                    node.missing_yes
-                } else {
-                    match node.mode {
-                        NodeMode::Leq => v <= node.value,
-                        NodeMode::Lt => v < node.value,
-                        NodeMode::Gte => v >= node.value,
-                        NodeMode::Gt => v > node.value,
-                        NodeMode::Eq => v == node.value,
-                        NodeMode::Neq => v != node.value,
-                        NodeMode::Leaf => true,
+                    NodeMode::Leq => {
+                        let v = v();
+                        v <= node.value || (v.is_nan() && node.missing_yes)
+                    }
+                    NodeMode::Lt => {
+                        let v = v();
+                        v < node.value || (v.is_nan() && node.missing_yes)
+                    }
+                    NodeMode::Gte => {
+                        let v = v();
+                        v >= node.value || (v.is_nan() && node.missing_yes)
+                    }
+                    NodeMode::Gt => {
+                        let v = v();
+                        v > node.value || (v.is_nan() && node.missing_yes)
+                    }
+                    NodeMode::Eq => {
+                        let v = v();
+                        v == node.value || (v.is_nan() && node.missing_yes)
+                    }
+                    NodeMode::Neq => {
+                        let v = v();
+                        if v.is_nan() {
+                            node.missing_yes
+                        } else {
+                            v != node.value
+                        }
                     }
                 };
                 i = if yes { node.yes } else { node.no } as usize;
@@ -656,10 +675,10 @@ impl TreeEnsemble {
         }
         if self.binary_single {
             let s = out.first().copied().unwrap_or(0.0);
-            let all_positive = self.weights.iter().all(|(_, w)| *w >= 0.0);
+            let all_positive = || self.weights.iter().all(|(_, w)| *w >= 0.0);
             let pair = match self.post {
                 PostTransform::Logistic => [sigmoid(-s), sigmoid(s)],
-                _ if all_positive => [1.0 - s, s],
+                _ if all_positive() => [1.0 - s, s],
                 _ => [-s, s],
             };
             out.iter_mut().zip(pair).for_each(|(o, p)| *o = p);
@@ -779,15 +798,40 @@ impl Runner {
             Op::Binary { f } => {
                 let (a, b) = (self.value(input(0)), self.value(input(1)));
                 let (sa, sb) = (shape_of(input(0)), shape_of(input(1)));
-                for (i, o) in out.iter_mut().enumerate() {
-                    let x = a.get(bindex(i, out_shape, sa)).copied().unwrap_or(0.0);
-                    let y = b.get(bindex(i, out_shape, sb)).copied().unwrap_or(0.0);
-                    *o = match f {
-                        Binary::Add => x + y,
-                        Binary::Sub => x - y,
-                        Binary::Mul => x * y,
-                        Binary::Div => x / y,
-                    };
+                let op = |x: f32, y: f32| match f {
+                    Binary::Add => x + y,
+                    Binary::Sub => x - y,
+                    Binary::Mul => x * y,
+                    Binary::Div => x / y,
+                };
+                let n = out.len();
+                // Same number of elements (a bias row on a batch of one) or a scalar side:
+                // no broadcast index arithmetic per element.
+                match (a.len(), b.len()) {
+                    (la, lb) if la == n && lb == n => {
+                        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                            *o = op(x, y);
+                        }
+                    }
+                    (la, 1) if la == n => {
+                        let y = b.first().copied().unwrap_or(0.0);
+                        for (o, &x) in out.iter_mut().zip(a) {
+                            *o = op(x, y);
+                        }
+                    }
+                    (1, lb) if lb == n => {
+                        let x = a.first().copied().unwrap_or(0.0);
+                        for (o, &y) in out.iter_mut().zip(b) {
+                            *o = op(x, y);
+                        }
+                    }
+                    _ => {
+                        for (i, o) in out.iter_mut().enumerate() {
+                            let x = a.get(bindex(i, out_shape, sa)).copied().unwrap_or(0.0);
+                            let y = b.get(bindex(i, out_shape, sb)).copied().unwrap_or(0.0);
+                            *o = op(x, y);
+                        }
+                    }
                 }
             }
             Op::Unary { f } => {
@@ -909,27 +953,42 @@ impl Runner {
 }
 
 /// `out[m, n] = A[m, k] · B[k, n]` with optional transposes, row-major, f32 accumulation in
-/// input order.
+/// input order (each output adds its `k` products from `p = 0` up, in every layout, so the
+/// loop order below changes nothing in the result). Short operands read as zeros.
 #[allow(clippy::too_many_arguments)]
 fn matmul(a: &[f32], b: &[f32], out: &mut [f32], m: usize, k: usize, n: usize, ta: bool, tb: bool) {
-    for i in 0..m {
-        for j in 0..n {
-            let mut s = 0.0f32;
-            for p in 0..k {
-                let x = if ta {
-                    a.get(p * m + i)
-                } else {
-                    a.get(i * k + p)
-                };
-                let y = if tb {
-                    b.get(j * k + p)
-                } else {
-                    b.get(p * n + j)
-                };
-                s += x.copied().unwrap_or(0.0) * y.copied().unwrap_or(0.0);
-            }
-            if let Some(o) = out.get_mut(i * n + j) {
+    out.iter_mut().for_each(|o| *o = 0.0);
+    if k == 0 || n == 0 {
+        return;
+    }
+    let at = |i: usize, p: usize| {
+        if ta {
+            a.get(p * m + i)
+        } else {
+            a.get(i * k + p)
+        }
+        .copied()
+        .unwrap_or(0.0)
+    };
+    for (i, orow) in out.chunks_mut(n).take(m).enumerate() {
+        if tb {
+            // B' rows are B's rows: a dot product of contiguous slices per output.
+            for (j, o) in orow.iter_mut().enumerate() {
+                let brow = b.get(j * k..).unwrap_or_default();
+                let mut s = 0.0f32;
+                for (p, &y) in brow.iter().take(k).enumerate() {
+                    s += at(i, p) * y;
+                }
                 *o = s;
+            }
+        } else {
+            // Row i of the output accumulates x_p · B[p, ..] for p in order: contiguous rows
+            // of B, no per-element index arithmetic (the MLP layers' hot loop).
+            for (p, brow) in b.chunks(n).take(k).enumerate() {
+                let x = at(i, p);
+                for (o, &y) in orow.iter_mut().zip(brow) {
+                    *o += x * y;
+                }
             }
         }
     }

@@ -307,6 +307,11 @@ impl Window {
         }
     }
 
+    /// The sequence number of the first event whose recency terms are not in the sums yet.
+    pub fn recency_synced(&self) -> u64 {
+        self.recency_synced
+    }
+
     /// Adds the recency terms of the events that entered since the last sync (`events`: the
     /// window's, oldest first, with their sequence numbers). Then [`Window::recency`] answers.
     pub fn sync_recency<'a>(&mut self, events: impl Iterator<Item = (u64, &'a Event)> + Clone) {

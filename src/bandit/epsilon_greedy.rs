@@ -80,7 +80,7 @@ impl Policy for EpsilonGreedy {
     fn distribution(
         &mut self,
         eligible: &[usize],
-        _ctx: &PolicyContext<'_>,
+        ctx: &PolicyContext<'_>,
         _rng: &mut Rng,
     ) -> Distribution {
         let k = eligible.len().max(1) as f64;
@@ -115,10 +115,14 @@ impl Policy for EpsilonGreedy {
             probs,
             greedy,
             estimates: est,
-            note: format!(
-                "epsilon-greedy (ε = {:.2}): {leader} after {best_n} rewarded trials",
-                self.epsilon
-            ),
+            note: if ctx.explain {
+                format!(
+                    "epsilon-greedy (ε = {:.2}): {leader} after {best_n} rewarded trials",
+                    self.epsilon
+                )
+            } else {
+                String::new()
+            },
         }
     }
 

@@ -75,11 +75,15 @@ impl Policy for LinTs {
             probs,
             greedy,
             estimates: moments.iter().map(|m| m.0).collect(),
-            note: format!(
-                "linear Thompson sampling (v = {}): best mean {}",
-                Fixed(self.v, 2),
-                Fixed(best, 3)
-            ),
+            note: if ctx.explain {
+                format!(
+                    "linear Thompson sampling (v = {}): best mean {}",
+                    Fixed(self.v, 2),
+                    Fixed(best, 3)
+                )
+            } else {
+                String::new()
+            },
         }
     }
 

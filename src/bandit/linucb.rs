@@ -64,11 +64,15 @@ impl Policy for LinUcb {
             probs,
             greedy,
             estimates: eligible.iter().map(|&a| self.ridge.mean(a)).collect(),
-            note: format!(
-                "LinUCB (α = {}): highest upper bound {}",
-                Fixed(self.alpha, 2),
-                Fixed(best, 3)
-            ),
+            note: if ctx.explain {
+                format!(
+                    "LinUCB (α = {}): highest upper bound {}",
+                    Fixed(self.alpha, 2),
+                    Fixed(best, 3)
+                )
+            } else {
+                String::new()
+            },
         }
     }
 

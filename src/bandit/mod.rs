@@ -42,6 +42,19 @@ pub struct Prior {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PolicyContext<'a> {
     pub values: &'a [f32],
+    /// The caller shows [`Distribution::note`] (an explained decision): only then is it
+    /// written; the rendering path skips the formatting.
+    pub explain: bool,
+}
+
+impl<'a> PolicyContext<'a> {
+    /// A context whose distribution's note is not wanted.
+    pub fn new(values: &'a [f32]) -> PolicyContext<'a> {
+        PolicyContext {
+            values,
+            explain: false,
+        }
+    }
 }
 
 /// A policy's preference over the eligible arms.

@@ -90,22 +90,27 @@ impl Policy for Regression {
                 let g = self.gamma();
                 (
                     explore::squarecb(&est, g),
-                    format!(
-                        "SquareCB (γ = {}): best predicted reward {}",
-                        Fixed(g, 1),
-                        Fixed(best, 3)
-                    ),
+                    ctx.explain.then(|| {
+                        format!(
+                            "SquareCB (γ = {}): best predicted reward {}",
+                            Fixed(g, 1),
+                            Fixed(best, 3)
+                        )
+                    }),
                 )
             }
             Exploration::Epsilon { epsilon } => (
                 explore::epsilon_greedy(&est, epsilon),
-                format!(
-                    "ε-greedy on a reward regressor (ε = {}): best predicted reward {}",
-                    Fixed(epsilon, 2),
-                    Fixed(best, 3)
-                ),
+                ctx.explain.then(|| {
+                    format!(
+                        "ε-greedy on a reward regressor (ε = {}): best predicted reward {}",
+                        Fixed(epsilon, 2),
+                        Fixed(best, 3)
+                    )
+                }),
             ),
         };
+        let note = note.unwrap_or_default();
         Distribution {
             arms: eligible.to_vec(),
             probs,

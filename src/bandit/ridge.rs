@@ -171,16 +171,16 @@ impl Ridge {
         for (i, row) in rows(m, d).enumerate() {
             let Some(&xi) = self.x.get(i) else { break };
             let (diag, rest) = row.split_first().unwrap_or((&0.0, &[]));
+            // Slices, not skipped iterators: the compiler sees equal lengths and vectorizes.
+            let xs = self.x.get(i + 1..).unwrap_or_default();
+            let split = (i + 1).min(self.u.len());
+            let (head, us) = self.u.split_at_mut(split);
             let mut acc = diag * xi;
-            for ((a, xj), uj) in rest
-                .iter()
-                .zip(self.x.iter().skip(i + 1))
-                .zip(self.u.iter_mut().skip(i + 1))
-            {
+            for ((a, xj), uj) in rest.iter().zip(xs).zip(us.iter_mut()) {
                 acc += a * xj;
                 *uj += a * xi;
             }
-            if let Some(ui) = self.u.get_mut(i) {
+            if let Some(ui) = head.last_mut() {
                 *ui += acc;
             }
         }
@@ -201,7 +201,7 @@ impl Ridge {
             let (row, tail) = rest.split_at_mut((d - i).min(rest.len()));
             rest = tail;
             let s = ui * inv;
-            for (v, uj) in row.iter_mut().zip(self.u.iter().skip(i)) {
+            for (v, uj) in row.iter_mut().zip(self.u.get(i..).unwrap_or_default()) {
                 *v -= s * uj;
             }
         }
@@ -241,11 +241,9 @@ mod tests {
         for _ in 0..500 {
             let f = [rng.next_f64() as f32, rng.next_f64() as f32];
             let y = 0.3 + 0.5 * f64::from(f[0]) - 0.2 * f64::from(f[1]);
-            r.update(0, &PolicyContext { values: &f }, y);
+            r.update(0, &PolicyContext::new(&f), y);
         }
-        r.load(&PolicyContext {
-            values: &[1.0, 1.0],
-        });
+        r.load(&PolicyContext::new(&[1.0, 1.0]));
         assert!((r.mean(0) - 0.6).abs() < 1e-3, "{}", r.mean(0));
         assert!(r.width2(0) < 0.05);
         assert!(r.is_valid());
@@ -283,7 +281,7 @@ mod tests {
                     a[i][j] += x[i] * x[j];
                 }
             }
-            r.update(0, &PolicyContext { values: &f }, rng.next_f64());
+            r.update(0, &PolicyContext::new(&f), rng.next_f64());
         }
         assert_eq!(r.a_inv[0].len(), d * (d + 1) / 2);
         let mut inv = vec![vec![0.0; d]; d];
@@ -301,7 +299,7 @@ mod tests {
             }
         }
         let f = [0.3f32, -1.0, 2.0, 0.5, -0.25];
-        r.load(&PolicyContext { values: &f });
+        r.load(&PolicyContext::new(&f));
         let x: Vec<f64> = std::iter::once(1.0)
             .chain(f.iter().map(|&v| f64::from(v)))
             .collect();

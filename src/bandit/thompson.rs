@@ -72,7 +72,7 @@ impl Policy for Thompson {
     fn distribution(
         &mut self,
         eligible: &[usize],
-        _ctx: &PolicyContext<'_>,
+        ctx: &PolicyContext<'_>,
         rng: &mut Rng,
     ) -> Distribution {
         let params: Vec<(f64, f64)> = eligible
@@ -89,6 +89,7 @@ impl Policy for Thompson {
         });
         let lead = greedy.iter().position(|&g| g).and_then(|i| eligible.get(i));
         let note = match lead {
+            _ if !ctx.explain => String::new(),
             Some(&a) => format!(
                 "Thompson sampling: leader's posterior mean {:.3} after {:.0} rewarded trials",
                 self.mean(a),

@@ -18,7 +18,7 @@ impl Policy for Uniform {
     fn distribution(
         &mut self,
         eligible: &[usize],
-        _ctx: &PolicyContext<'_>,
+        ctx: &PolicyContext<'_>,
         _rng: &mut Rng,
     ) -> Distribution {
         let k = eligible.len().max(1) as f64;
@@ -27,7 +27,11 @@ impl Policy for Uniform {
             probs: vec![1.0 / k; eligible.len()],
             greedy: vec![false; eligible.len()],
             estimates: Vec::new(),
-            note: format!("uniform random over {} eligible variants", eligible.len()),
+            note: if ctx.explain {
+                format!("uniform random over {} eligible variants", eligible.len())
+            } else {
+                String::new()
+            },
         }
     }
 
