@@ -6,7 +6,7 @@
 //   node scripts/build.mjs [--variants full,lite] [--profile wasm-z] [--targets web,nodejs] [--no-opt]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -68,8 +68,14 @@ for (const v of variants) {
   for (const t of targets) {
     const outDir = path.join(root, t.out_dir);
     mkdirSync(outDir, { recursive: true });
-    // 2. wasm-bindgen
+    // 2. wasm-bindgen (its JS snippets land in snippets/<crate>-<hash>/: no stale ones)
+    rmSync(path.join(outDir, 'snippets'), { recursive: true, force: true });
     run('wasm-bindgen', ['--target', t.name, '--out-dir', outDir, '--out-name', outName, raw]);
+    const snippets = snippetFiles(outDir);
+    // The nodejs glue require()s the snippets, which wasm-bindgen writes as ES modules: Node
+    // loads those from CommonJS only from 20.19/22.12 on. Our snippets are plain `export
+    // function`s: rewrite them as CommonJS.
+    if (t.name === 'nodejs') for (const f of snippets) writeFileSync(path.join(outDir, f), commonJs(readFileSync(path.join(outDir, f), 'utf8'), f));
     const bg = path.join(outDir, `${outName}_bg.wasm`);
     const bindgenSize = statSync(bg).size;
     // 3. wasm-opt (identical inputs are optimized once)
@@ -90,7 +96,7 @@ for (const v of variants) {
       version,
       description: 'On-device personalization runtime (WebAssembly).',
       license: 'Apache-2.0',
-      files: [`${outName}_bg.wasm`, glue, `${outName}.d.ts`, ...(t.name === 'bundler' ? [`${outName}_bg.js`] : [])],
+      files: [`${outName}_bg.wasm`, glue, `${outName}.d.ts`, ...(t.name === 'bundler' ? [`${outName}_bg.js`] : []), ...(snippets.length ? ['snippets/'] : [])],
       types: `${outName}.d.ts`,
     };
     if (t.name === 'nodejs') pkg.main = glue;
@@ -103,7 +109,8 @@ for (const v of variants) {
     writeFileSync(path.join(outDir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
     // 5. sizes
     const wasm = readFileSync(bg);
-    const js = readFileSync(path.join(outDir, glue));
+    // The glue and its snippets, as shipped.
+    const js = Buffer.concat([glue, ...snippets].map((f) => readFileSync(path.join(outDir, f))));
     const gz = (b) => gzipSync(b, { level: 9 }).length;
     const br = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
     vs.targets[t.name] = {
@@ -139,3 +146,21 @@ for (const [vname, vsz] of Object.entries(sizes.variants)) {
 writeFileSync(sizesFile, JSON.stringify(sizes, null, 2) + '\n');
 if (over.length) fail(`over the size budget in wasm-pack.toml:\n  ${over.join('\n  ')}`);
 console.log('size budget: ok');
+
+/** wasm-bindgen's JS snippet files under `dir`, relative to it. */
+function snippetFiles(dir) {
+  const sd = path.join(dir, 'snippets');
+  if (!existsSync(sd)) return [];
+  return readdirSync(sd, { recursive: true })
+    .map((f) => path.join('snippets', String(f)))
+    .filter((f) => f.endsWith('.js'))
+    .sort();
+}
+
+/** An ES module of `export function name(...)`s as CommonJS; anything else fails the build. */
+function commonJs(src, file) {
+  const names = [];
+  const body = src.replace(/\bexport function (\w+)/g, (_, n) => (names.push(n), `function ${n}`));
+  if (!names.length || /\b(export|import)\b/.test(body)) fail(`${file}: only \`export function\` snippets can be made CommonJS`);
+  return `${body}\nmodule.exports = { ${names.join(', ')} };\n`;
+}

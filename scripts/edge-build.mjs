@@ -37,7 +37,24 @@ export function buildModules(out) {
     fs.copyFileSync(src, path.join(out, f));
   }
   for (const f of MODULES) fs.copyFileSync(path.join(EDGE, "src", f), path.join(out, f));
+  // wasm-bindgen's JS snippets (`snippets/<crate>-<hash>/inline<N>.js`, imported by edgewise.js).
+  fs.rmSync(path.join(out, "snippets"), { recursive: true, force: true });
+  for (const f of snippetModules()) {
+    fs.mkdirSync(path.dirname(path.join(out, f)), { recursive: true });
+    fs.copyFileSync(path.join(PKG, f), path.join(out, f));
+  }
   return out;
+}
+
+/** The wasm package's JS snippet files, relative to it (module names in config.capnp). */
+function snippetModules() {
+  const dir = path.join(PKG, "snippets");
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true })
+    .map((f) => path.posix.join("snippets", String(f).split(path.sep).join("/")))
+    .filter((f) => f.endsWith(".js"))
+    .sort();
 }
 
 /**
@@ -98,6 +115,7 @@ export function writeCapnp(out, workers, { network = ["public", "local", "privat
   modules = [
 ${MODULES.map((m) => `    (name = ${capnpText(m)}, esModule = embed ${capnpText(m)}),`).join("\n")}
     (name = "edgewise.js", esModule = embed "edgewise.js"),
+${snippetModules().map((m) => `    (name = ${capnpText(m)}, esModule = embed ${capnpText(m)}),`).join("\n")}
     (name = "edgewise_bg.wasm", wasm = embed "edgewise_bg.wasm"),
   ],
   compatibilityDate = ${capnpText(COMPATIBILITY_DATE)},

@@ -418,6 +418,25 @@ pub struct Decision {
     pub arms: Vec<ArmView>,
 }
 
+/// A decision as the engine logged it: the slot and variant as indices into the config, the
+/// scores in model order. [`Engine::decision`] makes the public [`Decision`] of it; the wasm
+/// binding builds its JS object from it without copying the config's strings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    pub decision_id: String,
+    /// Index of the slot in the config.
+    pub slot: usize,
+    /// Index of the variant in its slot.
+    pub arm: usize,
+    pub probability: f64,
+    pub source: Source,
+    /// One per model in [`Engine::score_names`] order (`None`: failed); empty when no model
+    /// ran (no consent, holdout).
+    pub scores: Vec<Option<f32>>,
+    pub reasons: Vec<String>,
+    pub arms: Vec<ArmView>,
+}
+
 /// Result of `track_many`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackReport {
@@ -1019,6 +1038,57 @@ impl Engine {
         now_ms: f64,
         explain: bool,
     ) -> Result<Decision, Error> {
+        let c = self.choose(slot, now_ms, explain)?;
+        Ok(self.decision(c))
+    }
+
+    /// The names of the scores, in model order (see [`Choice::scores`]).
+    pub fn score_names(&self) -> &[String] {
+        &self.score_names
+    }
+
+    /// The configured slots, in config order (see [`Choice::slot`]).
+    pub fn slot_configs(&self) -> impl ExactSizeIterator<Item = &SlotConfig> {
+        self.slots.iter().map(|s| &s.config)
+    }
+
+    /// A [`Choice`] as the public [`Decision`]: the slot's and variant's ids, kind, content and
+    /// tags from the config, the scores by name.
+    pub fn decision(&self, c: Choice) -> Decision {
+        let slot = self.slots.get(c.slot).map(|s| &s.config);
+        let variant = slot.and_then(|s| s.variants.get(c.arm));
+        let (variant_id, kind, content, tags) = match variant {
+            Some(v) => (v.id.clone(), v.kind, v.content.clone(), v.tags.clone()),
+            None => (
+                String::new(),
+                VariantKind::Copy,
+                serde_json::Value::Null,
+                Vec::new(),
+            ),
+        };
+        Decision {
+            decision_id: c.decision_id,
+            slot: slot.map(|s| s.id.clone()).unwrap_or_default(),
+            variant_id,
+            kind,
+            content,
+            tags,
+            probability: c.probability,
+            scores: self
+                .score_names
+                .iter()
+                .zip(&c.scores)
+                .filter_map(|(n, s)| s.map(|p| (n.clone(), p)))
+                .collect(),
+            source: c.source,
+            reasons: c.reasons,
+            arms: c.arms,
+        }
+    }
+
+    /// [`Engine::decide_with`] without building the [`Decision`]: the choice as indices into
+    /// the config (the wasm binding turns it into a JS object from strings it made once).
+    pub fn choose(&mut self, slot: &str, now_ms: f64, explain: bool) -> Result<Choice, Error> {
         check_now(now_ms)?;
         let si = self
             .slots
@@ -1036,30 +1106,24 @@ impl Engine {
                 si,
                 now_ms,
                 Source::NoConsent,
-                BTreeMap::new(),
+                Vec::new(),
                 vec!["no consent to personalize: showing the default".into()],
             ));
         }
         if self.holdout {
-            return Ok(self.fallback(si, now_ms, Source::Holdout, BTreeMap::new(), vec![format!(
+            return Ok(self.fallback(si, now_ms, Source::Holdout, Vec::new(), vec![format!(
                 "this visitor is in the holdout group ({:.0}% of visitors), which always sees the default so lift can be measured",
                 self.config.holdout * 100.0
             )]));
         }
 
         let (scores, errors) = self.scores(now_ms);
-        let named: BTreeMap<String, f32> = self
-            .score_names
-            .iter()
-            .zip(&scores)
-            .filter_map(|(n, s)| s.map(|p| (n.clone(), p)))
-            .collect();
         if !errors.is_empty() {
             let reasons = errors
                 .iter()
                 .map(|e| format!("showing the default because {e}"))
                 .collect();
-            return Ok(self.fallback(si, now_ms, Source::Error, named, reasons));
+            return Ok(self.fallback(si, now_ms, Source::Error, scores, reasons));
         }
 
         let mut reasons = Vec::new();
@@ -1108,7 +1172,15 @@ impl Engine {
                 eligible.push(vi);
             }
         }
-        if explain && !named.is_empty() {
+        if explain && scores.iter().any(Option::is_some) {
+            // By name, like the decision's `scores` map.
+            let mut named: Vec<(&String, f32)> = self
+                .score_names
+                .iter()
+                .zip(&scores)
+                .filter_map(|(n, s)| s.map(|p| (n, p)))
+                .collect();
+            named.sort_by(|a, b| a.0.cmp(b.0));
             let mut line = String::with_capacity(16 + 24 * named.len());
             line.push_str("scores:");
             for (i, (k, v)) in named.iter().enumerate() {
@@ -1145,7 +1217,7 @@ impl Engine {
                 context: Vec::new(),
                 arms: Vec::new(),
             };
-            return Ok(self.record(si, chosen, named, reasons, now_ms));
+            return Ok(self.record(si, chosen, scores, reasons, now_ms));
         }
         // What the policy sees: the first model's features, then every score; built once and
         // kept with the pending decision for a contextual policy to learn from later.
@@ -1239,7 +1311,7 @@ impl Engine {
                 context,
                 arms,
             },
-            named,
+            scores,
             reasons,
             now_ms,
         ))
@@ -1250,9 +1322,9 @@ impl Engine {
         si: usize,
         now_ms: f64,
         source: Source,
-        scores: BTreeMap<String, f32>,
+        scores: Vec<Option<f32>>,
         reasons: Vec<String>,
-    ) -> Decision {
+    ) -> Choice {
         let d = self.slots.get(si).map(|s| s.default_idx).unwrap_or(0);
         let chosen = Chosen {
             arm: d,
@@ -1269,10 +1341,10 @@ impl Engine {
         &mut self,
         si: usize,
         chosen: Chosen,
-        scores: BTreeMap<String, f32>,
+        scores: Vec<Option<f32>>,
         reasons: Vec<String>,
         now_ms: f64,
-    ) -> Decision {
+    ) -> Choice {
         let Chosen {
             arm,
             probability,
@@ -1302,34 +1374,18 @@ impl Engine {
             exposed: self.config.exposure == Exposure::OnDecide,
             context,
         });
-        let (slot_id, variant) = match self.slots.get_mut(si) {
-            Some(s) => {
-                if self.config.exposure == Exposure::OnDecide {
-                    s.count_shown(arm, learn, now_ms);
-                }
-                (s.config.id.clone(), s.config.variants.get(arm))
+        if self.config.exposure == Exposure::OnDecide {
+            if let Some(s) = self.slots.get_mut(si) {
+                s.count_shown(arm, learn, now_ms);
             }
-            None => (String::new(), None),
-        };
-        let (variant_id, kind, content, tags) = match variant {
-            Some(v) => (v.id.clone(), v.kind, v.content.clone(), v.tags.clone()),
-            None => (
-                String::new(),
-                VariantKind::Copy,
-                serde_json::Value::Null,
-                Vec::new(),
-            ),
-        };
-        Decision {
+        }
+        Choice {
             decision_id: id,
-            slot: slot_id,
-            variant_id,
-            kind,
-            content,
-            tags,
+            slot: si,
+            arm,
             probability,
-            scores,
             source,
+            scores,
             reasons,
             arms,
         }

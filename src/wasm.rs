@@ -233,6 +233,106 @@ pub struct JsEngine {
     /// backwards, or a page whose clock is behind the restored session's, would otherwise make
     /// every event "before the session start" and close reward windows out of order).
     latest: std::cell::Cell<f64>,
+    /// The config's strings as JS values, made on the first lean decision (see [`Views`]).
+    views: Option<Views>,
+}
+
+// A decision as one JS object literal from values made once: no JSON text, no JSON.parse, no
+// UTF-8 decoding but the decision id's (JSON.parse of the ~300 B result was a quarter of a
+// lean decide in Node). `content` is parsed from its JSON text when it is an object (each
+// decision gets its own), `tags` copied, scores set only where a model gave one.
+#[wasm_bindgen(inline_js = "export function ew_decision(i,s,v,k,c,o,t,p,n,x,r){const m={};for(let j=0;j<n.length;j++)x[j]===x[j]&&(m[n[j]]=x[j]);return{decision_id:i,slot:s,variant_id:v,kind:k,content:o?JSON.parse(c):c,tags:t.slice(),probability:p,scores:m,source:r,reasons:[]}}")]
+extern "C" {
+    #[allow(clippy::too_many_arguments)]
+    fn ew_decision(
+        id: &str,
+        slot: &JsValue,
+        variant: &JsValue,
+        kind: &JsValue,
+        content: &JsValue,
+        parse: bool,
+        tags: &JsValue,
+        probability: f64,
+        names: &JsValue,
+        scores: &[f64],
+        source: &JsValue,
+    ) -> JsValue;
+}
+
+/// One variant's fixed fields as JS values.
+struct VariantJs {
+    id: JsValue,
+    kind: JsValue,
+    /// A text content itself, or an object content's JSON text (`parse`).
+    content: JsValue,
+    parse: bool,
+    tags: JsValue,
+}
+
+/// The engine config's strings as JS values, made once per engine.
+struct Views {
+    slots: Vec<(JsValue, Vec<VariantJs>)>,
+    /// Score names in model order.
+    names: JsValue,
+    /// `Source` names, see [`source_index`].
+    sources: Vec<JsValue>,
+}
+
+const SOURCES: [crate::decision::Source; 8] = {
+    use crate::decision::Source::*;
+    [
+        Default,
+        Holdout,
+        Rule,
+        Explore,
+        Exploit,
+        NoConsent,
+        SessionOnly,
+        Error,
+    ]
+};
+
+impl Views {
+    fn of(engine: &Engine) -> Result<Views, JsValue> {
+        let text = |v: &serde_json::Value| -> Result<JsValue, JsValue> {
+            serde_json::to_string(v)
+                .map(|t| JsValue::from_str(&t))
+                .map_err(|e| js_error("internal", &e.to_string()))
+        };
+        let mut slots = Vec::new();
+        for s in engine.slot_configs() {
+            let mut variants = Vec::with_capacity(s.variants.len());
+            for v in &s.variants {
+                let (content, parse) = match &v.content {
+                    serde_json::Value::String(t) => (JsValue::from_str(t), false),
+                    other => (text(other)?, true),
+                };
+                variants.push(VariantJs {
+                    id: JsValue::from_str(&v.id),
+                    kind: serialize(&v.kind)?,
+                    content,
+                    parse,
+                    tags: serialize(&v.tags)?,
+                });
+            }
+            slots.push((JsValue::from_str(&s.id), variants));
+        }
+        Ok(Views {
+            slots,
+            names: serialize(&engine.score_names())?,
+            sources: SOURCES.iter().map(serialize).collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// The number a JSON round trip of a score gives (its shortest decimal form read as f64), so
+/// that a lean decision's scores equal `scores()` and an explained decision's to the last bit.
+fn js_number(x: f32) -> f64 {
+    if !x.is_finite() {
+        return f64::NAN;
+    }
+    let mut b = zmij::Buffer::new();
+    b.format_finite(x).parse().unwrap_or(f64::from(x))
 }
 
 #[wasm_bindgen(js_class = Engine)]
@@ -254,6 +354,7 @@ impl JsEngine {
             inner,
             fixed_now,
             latest: std::cell::Cell::new(seen),
+            views: None,
         }
     }
 
@@ -416,11 +517,48 @@ impl JsEngine {
     /// `source`, and a smaller result to build.
     pub fn decide(&mut self, slot: &str, explain: Option<bool>) -> Result<JsValue, JsValue> {
         let now = self.now();
-        let d = self
+        let c = self
             .inner
-            .decide_with(slot, now, explain.unwrap_or(true))
+            .choose(slot, now, explain.unwrap_or(true))
             .map_err(to_js)?;
-        serialize(&d)
+        if !c.reasons.is_empty() || !c.arms.is_empty() {
+            return serialize(&self.inner.decision(c));
+        }
+        if self.views.is_none() {
+            self.views = Some(Views::of(&self.inner)?);
+        }
+        let views = self.views.as_ref();
+        let slot = views.and_then(|v| v.slots.get(c.slot));
+        let variant = slot.and_then(|(_, vs)| vs.get(c.arm));
+        let source = SOURCES
+            .iter()
+            .position(|s| *s == c.source)
+            .and_then(|i| views.and_then(|v| v.sources.get(i)));
+        let (Some(views), Some((slot, _)), Some(v), Some(source)) = (views, slot, variant, source)
+        else {
+            return serialize(&self.inner.decision(c));
+        };
+        let mut scores = [f64::NAN; 16];
+        let n = c.scores.len().min(scores.len());
+        if n < c.scores.len() {
+            return serialize(&self.inner.decision(c));
+        }
+        for (d, s) in scores.iter_mut().zip(&c.scores) {
+            *d = s.map_or(f64::NAN, js_number);
+        }
+        Ok(ew_decision(
+            &c.decision_id,
+            slot,
+            &v.id,
+            &v.kind,
+            &v.content,
+            v.parse,
+            &v.tags,
+            c.probability,
+            &views.names,
+            scores.get(..n).unwrap_or_default(),
+            source,
+        ))
     }
 
     /// Feeds the outcome (0..1) of a decision back to the policy.
