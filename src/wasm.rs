@@ -240,8 +240,10 @@ pub struct JsEngine {
 // A decision as one JS object literal from values made once: no JSON text, no JSON.parse, no
 // UTF-8 decoding but the decision id's (JSON.parse of the ~300 B result was a quarter of a
 // lean decide in Node). `content` is parsed from its JSON text when it is an object (each
-// decision gets its own), `tags` copied, scores set only where a model gave one.
-#[wasm_bindgen(inline_js = "export function ew_decision(i,s,v,k,c,o,t,p,n,x,r){const m={};for(let j=0;j<n.length;j++)x[j]===x[j]&&(m[n[j]]=x[j]);return{decision_id:i,slot:s,variant_id:v,kind:k,content:o?JSON.parse(c):c,tags:t.slice(),probability:p,scores:m,source:r,reasons:[]}}")]
+// decision gets its own), `tags` copied, scores set only where a model gave one. Up to four
+// scores cross as plain numbers (NaN: none), which keeps the script include's glue small; more
+// models take the JSON path.
+#[wasm_bindgen(inline_js = "export function ew_decision(i,s,v,k,c,o,t,p,n,a,b,e,f,r){const x=[a,b,e,f],m={};for(let j=0;j<n.length;j++)x[j]===x[j]&&(m[n[j]]=x[j]);return{decision_id:i,slot:s,variant_id:v,kind:k,content:o?JSON.parse(c):c,tags:t.slice(),probability:p,scores:m,source:r,reasons:[]}}")]
 extern "C" {
     #[allow(clippy::too_many_arguments)]
     fn ew_decision(
@@ -254,7 +256,10 @@ extern "C" {
         tags: &JsValue,
         probability: f64,
         names: &JsValue,
-        scores: &[f64],
+        s0: f64,
+        s1: f64,
+        s2: f64,
+        s3: f64,
         source: &JsValue,
     ) -> JsValue;
 }
@@ -538,14 +543,14 @@ impl JsEngine {
         else {
             return serialize(&self.inner.decision(c));
         };
-        let mut scores = [f64::NAN; 16];
-        let n = c.scores.len().min(scores.len());
-        if n < c.scores.len() {
+        let mut scores = [f64::NAN; 4];
+        if c.scores.len() > scores.len() {
             return serialize(&self.inner.decision(c));
         }
         for (d, s) in scores.iter_mut().zip(&c.scores) {
             *d = s.map_or(f64::NAN, js_number);
         }
+        let [s0, s1, s2, s3] = scores;
         Ok(ew_decision(
             &c.decision_id,
             slot,
@@ -556,7 +561,10 @@ impl JsEngine {
             &v.tags,
             c.probability,
             &views.names,
-            scores.get(..n).unwrap_or_default(),
+            s0,
+            s1,
+            s2,
+            s3,
             source,
         ))
     }

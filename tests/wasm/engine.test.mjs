@@ -116,6 +116,50 @@ test('without consent every slot shows its default', () => {
   e.free();
 });
 
+test('decide(slot, false) is decide(slot) without the reasons and the arms table', () => {
+  // Two engines, same seed, same session: the lean decision (built as one JS object in the
+  // binding) must equal the explained one (through JSON) field by field, to the last bit of
+  // every score, on every slot kind (copy, layout, an offer whose content is an object).
+  const slots = config.slots.map((s) => s.id);
+  const lean = create(5);
+  const full = create(5);
+  shopper(lean);
+  shopper(full);
+  for (let i = 0; i < 60; i++) {
+    const slot = slots[i % slots.length];
+    const a = lean.decide(slot, false);
+    const b = full.decide(slot, true);
+    assert.ok(b.reasons.length > 0 && Array.isArray(b.arms));
+    const { reasons, arms, ...rest } = b;
+    assert.deepEqual(a, { ...rest, reasons: [] });
+    assert.deepEqual(Object.keys(a), Object.keys({ ...rest, reasons: [] }));
+    assert.deepEqual(lean.scores(), a.scores);
+    if (i % 3 === 0) {
+      lean.reward(a.decision_id, 1);
+      full.reward(b.decision_id, 1);
+    }
+  }
+  // Every decision owns its content and tags: changing one changes no later one.
+  const one = lean.decide('offer', false);
+  assert.equal(typeof one.content, 'object');
+  one.content.title = 'changed';
+  one.tags.push('changed');
+  let same = null;
+  for (let k = 0; k < 200 && !same; k++) {
+    const d = lean.decide('offer', false);
+    if (d.variant_id === one.variant_id) same = d;
+  }
+  assert.ok(same, `no second decision for ${one.variant_id}`);
+  assert.notEqual(same.content.title, 'changed');
+  assert.deepEqual(same.tags, one.tags.slice(0, -1));
+  // A default with its reason (no consent) keeps the reason on the lean path too.
+  const none = Engine.create(noHoldout, models(), { seed: 2, now: T0 });
+  const d = none.decide('offer', false);
+  assert.equal(d.source, 'no_consent');
+  assert.equal(d.reasons.length, 1);
+  for (const e of [lean, full, none]) e.free();
+});
+
 test('same seed, same decisions; different seed, different decisions', () => {
   const run = (seed) => {
     const e = create(seed);
