@@ -46,6 +46,11 @@ const importNamed = (fns, name) => fns[name] || fns[name.slice(0, -17)] || fns[n
  * 3. passStringToWasm0 loses its branch for a missing `realloc`: every call passes one.
  * 4. `Shared` goes, with `Engine.createShared`/`restoreShared`: it parses a config and models once
  *    for the many engines of an edge isolate; a page has one engine (~120 B of gzip).
+ * 5. `Engine.setNow` goes: it fixes the engine's clock for tests and simulations; a page runs on
+ *    the real clock (the npm package keeps it).
+ * 6. The `TextEncoder.encodeInto` polyfill goes: every browser that compiles our module (it uses
+ *    reference types and bulk memory: Chrome 96, Firefox 79, Safari 15) has `encodeInto`
+ *    (Chrome 74, Firefox 66, Safari 14.1).
  */
 function adaptGlue(src) {
   const fail = (what) => {
@@ -111,6 +116,12 @@ function adaptGlue(src) {
   cut('if (Symbol.dispose) Shared.prototype', '\n', 'Shared dispose');
   cut('const SharedFinalization =', ';\n', 'SharedFinalization');
   if (/\bShared\b/.test(src.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, ''))) fail('Shared is still referenced');
+
+  // 5.
+  cut('    setNow(now) {', '\n    }\n', 'Engine.setNow');
+  // 6.
+  cut("if (!('encodeInto' in cachedTextEncoder)) {", '\n}\n', 'the encodeInto polyfill');
+  if (!src.includes('cachedTextEncoder.encodeInto(')) fail('passStringToWasm0 does not use encodeInto');
   return src;
 }
 

@@ -243,17 +243,15 @@ pub struct JsEngine {
 // decision gets its own), `tags` copied, scores set only where a model gave one. Up to four
 // scores cross as plain numbers (NaN: none), which keeps the script include's glue small; more
 // models take the JSON path.
-#[wasm_bindgen(inline_js = "export function ew_decision(i,s,v,k,c,o,t,p,n,a,b,e,f,r){const x=[a,b,e,f],m={};for(let j=0;j<n.length;j++)x[j]===x[j]&&(m[n[j]]=x[j]);return{decision_id:i,slot:s,variant_id:v,kind:k,content:o?JSON.parse(c):c,tags:t.slice(),probability:p,scores:m,source:r,reasons:[]}}")]
+// `q` is the variant's `{slot, variant_id, kind, content, tags}` (an object content as its JSON
+// text, `o`), spread first so the keys keep the order of the JSON results.
+#[wasm_bindgen(inline_js = "export function ew_decision(i,q,o,p,n,a,b,e,f,r){const x=[a,b,e,f],m={};for(let j=0;j<n.length;j++)x[j]===x[j]&&(m[n[j]]=x[j]);return{decision_id:i,...q,content:o?JSON.parse(q.content):q.content,tags:q.tags.slice(),probability:p,scores:m,source:r,reasons:[]}}")]
 extern "C" {
     #[allow(clippy::too_many_arguments)]
     fn ew_decision(
         id: &str,
-        slot: &JsValue,
         variant: &JsValue,
-        kind: &JsValue,
-        content: &JsValue,
         parse: bool,
-        tags: &JsValue,
         probability: f64,
         names: &JsValue,
         s0: f64,
@@ -264,19 +262,17 @@ extern "C" {
     ) -> JsValue;
 }
 
-/// One variant's fixed fields as JS values.
+/// One variant's fixed fields as a JS object `{slot, variant_id, kind, content, tags}`: a text
+/// content itself, an object content as its JSON text (`parse`).
 struct VariantJs {
-    id: JsValue,
-    kind: JsValue,
-    /// A text content itself, or an object content's JSON text (`parse`).
-    content: JsValue,
+    fields: JsValue,
     parse: bool,
-    tags: JsValue,
 }
 
 /// The engine config's strings as JS values, made once per engine.
 struct Views {
-    slots: Vec<(JsValue, Vec<VariantJs>)>,
+    /// Per slot, per variant.
+    slots: Vec<Vec<VariantJs>>,
     /// Score names in model order.
     names: JsValue,
     /// `Source` names, see [`source_index`].
@@ -299,28 +295,36 @@ const SOURCES: [crate::decision::Source; 8] = {
 
 impl Views {
     fn of(engine: &Engine) -> Result<Views, JsValue> {
-        let text = |v: &serde_json::Value| -> Result<JsValue, JsValue> {
-            serde_json::to_string(v)
-                .map(|t| JsValue::from_str(&t))
-                .map_err(|e| js_error("internal", &e.to_string()))
-        };
         let mut slots = Vec::new();
         for s in engine.slot_configs() {
             let mut variants = Vec::with_capacity(s.variants.len());
             for v in &s.variants {
                 let (content, parse) = match &v.content {
-                    serde_json::Value::String(t) => (JsValue::from_str(t), false),
-                    other => (text(other)?, true),
+                    serde_json::Value::String(t) => (t.clone(), false),
+                    other => (other.to_string(), true),
+                };
+                // A struct, not json!: the keys in the order of a decision's.
+                #[derive(Serialize)]
+                struct Fields<'a> {
+                    slot: &'a str,
+                    variant_id: &'a str,
+                    kind: crate::decision::VariantKind,
+                    content: String,
+                    tags: &'a [String],
+                }
+                let fields = Fields {
+                    slot: &s.id,
+                    variant_id: &v.id,
+                    kind: v.kind,
+                    content,
+                    tags: &v.tags,
                 };
                 variants.push(VariantJs {
-                    id: JsValue::from_str(&v.id),
-                    kind: serialize(&v.kind)?,
-                    content,
+                    fields: serialize(&fields)?,
                     parse,
-                    tags: serialize(&v.tags)?,
                 });
             }
-            slots.push((JsValue::from_str(&s.id), variants));
+            slots.push(variants);
         }
         Ok(Views {
             slots,
@@ -533,14 +537,12 @@ impl JsEngine {
             self.views = Some(Views::of(&self.inner)?);
         }
         let views = self.views.as_ref();
-        let slot = views.and_then(|v| v.slots.get(c.slot));
-        let variant = slot.and_then(|(_, vs)| vs.get(c.arm));
+        let variant = views.and_then(|v| v.slots.get(c.slot)?.get(c.arm));
         let source = SOURCES
             .iter()
             .position(|s| *s == c.source)
             .and_then(|i| views.and_then(|v| v.sources.get(i)));
-        let (Some(views), Some((slot, _)), Some(v), Some(source)) = (views, slot, variant, source)
-        else {
+        let (Some(views), Some(v), Some(source)) = (views, variant, source) else {
             return serialize(&self.inner.decision(c));
         };
         let mut scores = [f64::NAN; 4];
@@ -553,12 +555,8 @@ impl JsEngine {
         let [s0, s1, s2, s3] = scores;
         Ok(ew_decision(
             &c.decision_id,
-            slot,
-            &v.id,
-            &v.kind,
-            &v.content,
+            &v.fields,
             v.parse,
-            &v.tags,
             c.probability,
             &views.names,
             s0,

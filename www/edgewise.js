@@ -707,8 +707,7 @@ const debugRender = () => {
     debugEl = node(
       'aside',
       '',
-      'position:fixed;left:8px;top:8px;z-index:99999;max-width:420px;max-height:50vh;overflow:auto;' +
-        'background:#14181ceb;color:#e8f0f2;font:12px monospace;padding:8px;border-radius:6px',
+      'position:fixed;top:0;z-index:99999;max-height:50vh;overflow:auto;background:#000d;color:#fff;font:12px monospace;padding:8px',
     );
     debugEl.setAttribute('data-ew-debug', '');
     document.body.appendChild(debugEl);
@@ -720,7 +719,7 @@ const debugRender = () => {
       row.setAttribute('data-ew-debug-slot', d.slot);
       row.append(
         node('div', `${d.slot} → ${d.variant_id} [${d.source}, p=${d.probability.toFixed(3)}]`, ''),
-        ...d.reasons.map((r) => node('div', `· ${r}`, 'opacity:.8')),
+        ...d.reasons.map((r) => node('div', `· ${r}`, '')),
       );
       return row;
     }),
