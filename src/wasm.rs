@@ -239,13 +239,14 @@ pub struct JsEngine {
 
 // A decision as one JS object literal from values made once: no JSON text, no JSON.parse, no
 // UTF-8 decoding but the decision id's (JSON.parse of the ~300 B result was a quarter of a
-// lean decide in Node). `content` is parsed from its JSON text when it is an object (each
-// decision gets its own), `tags` copied, scores set only where a model gave one. Up to four
-// scores cross as plain numbers (NaN: none), which keeps the script include's glue small; more
-// models take the JSON path.
-// `q` is the variant's `{slot, variant_id, kind, content, tags}` (an object content as its JSON
-// text, `o`), spread first so the keys keep the order of the JSON results.
-#[wasm_bindgen(inline_js = "export function ew_decision(i,q,o,p,n,a,b,e,f,r){const x=[a,b,e,f],m={};for(let j=0;j<n.length;j++)x[j]===x[j]&&(m[n[j]]=x[j]);return{decision_id:i,...q,content:o?JSON.parse(q.content):q.content,tags:q.tags.slice(),probability:p,scores:m,source:r,reasons:[]}}")]
+// lean decide in Node). `q` is the variant's `{slot, variant_id, kind, content, tags}` made once
+// per engine, spread first so the keys keep the order of the JSON results; an object content is
+// kept as its JSON text (`o`) and parsed for each decision, the tags copied, so every decision
+// owns what it holds. Up to four scores cross as plain numbers (the script include's glue needs
+// no array view); more models take the JSON path.
+#[wasm_bindgen(
+    inline_js = "export function ew_decision(i,q,o,p,n,a,b,e,f,r){const x=[a,b,e,f],m={};for(let j=0;j<n.length;j++)m[n[j]]=x[j];return{decision_id:i,...q,content:o?JSON.parse(q.content):q.content,tags:q.tags.slice(),probability:p,scores:m,source:r,reasons:[]}}"
+)]
 extern "C" {
     #[allow(clippy::too_many_arguments)]
     fn ew_decision(
@@ -275,6 +276,7 @@ struct Views {
     slots: Vec<Vec<VariantJs>>,
     /// Score names in model order.
     names: JsValue,
+    names_len: usize,
     /// `Source` names, see [`source_index`].
     sources: Vec<JsValue>,
 }
@@ -329,6 +331,7 @@ impl Views {
         Ok(Views {
             slots,
             names: serialize(&engine.score_names())?,
+            names_len: engine.score_names().len(),
             sources: SOURCES.iter().map(serialize).collect::<Result<_, _>>()?,
         })
     }
@@ -545,8 +548,13 @@ impl JsEngine {
         let (Some(views), Some(v), Some(source)) = (views, variant, source) else {
             return serialize(&self.inner.decision(c));
         };
+        // A decision without reasons had every model's score (a failed model makes an `error`
+        // default, which says why); anything else takes the JSON path.
         let mut scores = [f64::NAN; 4];
-        if c.scores.len() > scores.len() {
+        if c.scores.len() != views.names_len
+            || c.scores.len() > scores.len()
+            || c.scores.iter().any(Option::is_none)
+        {
             return serialize(&self.inner.decision(c));
         }
         for (d, s) in scores.iter_mut().zip(&c.scores) {

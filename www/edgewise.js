@@ -262,7 +262,8 @@ const applyTo = (el, d) => {
     return true;
   }
   if (d.kind === 'layout') {
-    const cls = typeof content === 'string' ? content : content && content.class;
+    // The engine accepts only one class name as a layout's content (check_content).
+    const cls = content;
     const allowed = layoutAllowList(el);
     if (typeof cls !== 'string' || !allowed.has(cls)) {
       reportOnce(`layout_not_allowed:${d.slot}:${cls}`, `${d.slot}: layout ${cls} not on the allow-list`);
@@ -277,7 +278,8 @@ const applyTo = (el, d) => {
     let filled = 0;
     for (const f of el.querySelectorAll(`[${FIELD_ATTR}]`)) {
       const v = content[f.getAttribute(FIELD_ATTR)];
-      if (typeof v === 'string' || typeof v === 'number') {
+      // The engine accepts only text in an offer's fields (check_content).
+      if (typeof v === 'string') {
         f.textContent = v;
         filled++;
       }
@@ -765,7 +767,7 @@ const loadWasm = async (url) => {
   } catch (e) {
     if (r.headers.get('Content-Type') === 'application/wasm') throw e;
     // Not served as application/wasm: compile from the bytes, as the glue's own loader does.
-    console.warn('edgewise: wasm not served as application/wasm', e);
+    console.warn('edgewise: wasm MIME type', e);
     result = await WebAssembly.instantiate(await r.arrayBuffer(), imports);
   }
   wasmCompiled = result.module;
@@ -872,7 +874,7 @@ const start = (options = {}) => {
       addEventListener('pagehide', leave);
       hookHistory();
       const ms = Math.round(performance.now() - t0);
-      emit('ready', { ok: true, ms, build: build(), version: version() });
+      emit('ready', { ok: true, ms, build: build(), version: VERSION });
       return { ok: true, ms };
     } catch (e) {
       return fail(e);
