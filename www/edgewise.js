@@ -715,9 +715,9 @@ const debugRender = () => {
     document.body.appendChild(debugEl);
   }
   debugEl.replaceChildren(
-    node('b', `edgewise ${VERSION} debug`, ''),
+    node('b', `edgewise ${VERSION}`, ''),
     ...[...decisions.values()].map((d) => {
-      const row = node('div', '', 'margin-top:6px');
+      const row = node('div', '', '');
       row.setAttribute('data-ew-debug-slot', d.slot);
       row.append(
         node('div', `${d.slot} → ${d.variant_id} [${d.source}, p=${d.probability.toFixed(3)}]`, ''),
