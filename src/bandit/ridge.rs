@@ -175,9 +175,13 @@ impl Ridge {
             let xs = self.x.get(i + 1..).unwrap_or_default();
             let split = (i + 1).min(self.u.len());
             let (head, us) = self.u.split_at_mut(split);
-            let mut acc = diag * xi;
-            for ((a, xj), uj) in rest.iter().zip(xs).zip(us.iter_mut()) {
-                acc += a * xj;
+            // Two passes over the row: the dot product (a sum in order, as before) and the
+            // scatter into u (independent lanes: vectorized where the target has SIMD).
+            let acc = rest
+                .iter()
+                .zip(xs)
+                .fold(diag * xi, |acc, (a, xj)| acc + a * xj);
+            for (uj, a) in us.iter_mut().zip(rest) {
                 *uj += a * xi;
             }
             if let Some(ui) = head.last_mut() {
