@@ -559,35 +559,29 @@ fn decide(config: &EngineConfig, models: &[PropensityModel]) -> Vec<Case> {
     let info = json!({"models": 3, "slots": 3, "variants_per_slot": 8, "policy": "squarecb",
                       "window": config.session.capacity, "pending": config.max_pending});
 
-    // A new event, then decide: features + 3 models + rules + SquareCB.
-    let v = Variants::of(config);
-    let mut e = steady_engine(config, models, &v, 31);
-    let events: Vec<EventInput<'static>> = (0..64).map(|i| stream_event(i, NOW - 1.0)).collect();
-    let mut c = looped("decide", "fresh_scores", move |i| {
-        let i = i as usize;
-        e.track(&events[i % 64], NOW).expect("track");
-        let slot = SLOTS[i % 3];
-        let d = e.decide(black_box(slot), NOW).expect("decide failed");
-        v.check(slot, &d);
-    });
-    c.info = info.clone();
-    cases.push(c);
-
-    // The same without reasons and arms table: the include's and the worker's path.
-    let v = Variants::of(config);
-    let mut e = steady_engine(config, models, &v, 31);
-    let events: Vec<EventInput<'static>> = (0..64).map(|i| stream_event(i, NOW - 1.0)).collect();
-    let mut c = looped("decide", "fresh_scores_lean", move |i| {
-        let i = i as usize;
-        e.track(&events[i % 64], NOW).expect("track");
-        let slot = SLOTS[i % 3];
-        let d = e
-            .decide_with(black_box(slot), NOW, false)
-            .expect("decide failed");
-        v.check_lean(slot, &d);
-    });
-    c.info = info.clone();
-    cases.push(c);
+    // A new event, then decide: features + 3 models + rules + SquareCB; explained (the Rust
+    // API's `decide`) and lean (`decide_with(.., false)`: the include's and the worker's path).
+    for (name, explain) in [("fresh_scores", true), ("fresh_scores_lean", false)] {
+        let v = Variants::of(config);
+        let mut e = steady_engine(config, models, &v, 31);
+        let events: Vec<EventInput<'static>> =
+            (0..64).map(|i| stream_event(i, NOW - 1.0)).collect();
+        let mut c = looped("decide", name, move |i| {
+            let i = i as usize;
+            e.track(&events[i % 64], NOW).expect("track");
+            let slot = SLOTS[i % 3];
+            let d = e
+                .decide_with(black_box(slot), NOW, explain)
+                .expect("decide failed");
+            if explain {
+                v.check(slot, &d);
+            } else {
+                v.check_lean(slot, &d);
+            }
+        });
+        c.info = info.clone();
+        cases.push(c);
+    }
 
     // decide with the scores cached (the 2nd and 3rd slot of a page).
     let v = Variants::of(config);

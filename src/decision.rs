@@ -396,6 +396,20 @@ pub enum Source {
     Error,
 }
 
+impl Source {
+    /// Every source, in declaration order.
+    pub const ALL: [Source; 8] = [
+        Source::Default,
+        Source::Holdout,
+        Source::Rule,
+        Source::Explore,
+        Source::Exploit,
+        Source::NoConsent,
+        Source::SessionOnly,
+        Source::Error,
+    ];
+}
+
 /// The answer to `decide(slot)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {

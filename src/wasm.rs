@@ -277,23 +277,9 @@ struct Views {
     /// Score names in model order.
     names: JsValue,
     names_len: usize,
-    /// `Source` names, see [`source_index`].
+    /// The names of [`Source::ALL`](crate::decision::Source::ALL), in its order.
     sources: Vec<JsValue>,
 }
-
-const SOURCES: [crate::decision::Source; 8] = {
-    use crate::decision::Source::*;
-    [
-        Default,
-        Holdout,
-        Rule,
-        Explore,
-        Exploit,
-        NoConsent,
-        SessionOnly,
-        Error,
-    ]
-};
 
 impl Views {
     fn of(engine: &Engine) -> Result<Views, JsValue> {
@@ -332,7 +318,10 @@ impl Views {
             slots,
             names: serialize(&engine.score_names())?,
             names_len: engine.score_names().len(),
-            sources: SOURCES.iter().map(serialize).collect::<Result<_, _>>()?,
+            sources: crate::decision::Source::ALL
+                .iter()
+                .map(serialize)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -541,7 +530,7 @@ impl JsEngine {
         }
         let views = self.views.as_ref();
         let variant = views.and_then(|v| v.slots.get(c.slot)?.get(c.arm));
-        let source = SOURCES
+        let source = crate::decision::Source::ALL
             .iter()
             .position(|s| *s == c.source)
             .and_then(|i| views.and_then(|v| v.sources.get(i)));
