@@ -200,7 +200,13 @@ fn parse_options(v: &JsValue) -> Result<(EngineOptions, Option<f64>), JsValue> {
 pub struct JsShared {
     config: EngineConfig,
     models: Vec<PropensityModel>,
+    /// The config's strings as JS values, made by the first of its engines that needs them and
+    /// kept for the others (an edge isolate's requests; ~60 µs each otherwise).
+    views: SharedViews,
 }
+
+/// [`Views`] made at most once, shared by the engines of one config.
+type SharedViews = std::rc::Rc<std::cell::OnceCell<Views>>;
 
 #[wasm_bindgen(js_class = Shared)]
 impl JsShared {
@@ -215,7 +221,11 @@ impl JsShared {
                 "a model running on tract cannot be shared between engines; pass it to Engine.create",
             ));
         }
-        Ok(JsShared { config, models })
+        Ok(JsShared {
+            config,
+            models,
+            views: SharedViews::default(),
+        })
     }
 
     fn parts(&self) -> (EngineConfig, Vec<PropensityModel>) {
@@ -233,8 +243,9 @@ pub struct JsEngine {
     /// backwards, or a page whose clock is behind the restored session's, would otherwise make
     /// every event "before the session start" and close reward windows out of order).
     latest: std::cell::Cell<f64>,
-    /// The config's strings as JS values, made on the first lean decision (see [`Views`]).
-    views: Option<Views>,
+    /// The config's strings as JS values, made on the first lean decision (see [`Views`]);
+    /// shared with the other engines of a [`JsShared`].
+    views: SharedViews,
 }
 
 // A decision as one JS object literal from values made once: no JSON text, no JSON.parse, no
@@ -347,7 +358,7 @@ impl JsEngine {
         t
     }
 
-    fn with_clock(inner: Engine, fixed_now: Option<f64>, now: f64) -> JsEngine {
+    fn with_clock(inner: Engine, fixed_now: Option<f64>, now: f64, views: SharedViews) -> JsEngine {
         // A restored session may be ahead of this page's clock: start from its newest time.
         let s = inner.session();
         let seen = s.iter().map(|e| e.ts).fold(s.start_ms().max(now), f64::max);
@@ -355,7 +366,7 @@ impl JsEngine {
             inner,
             fixed_now,
             latest: std::cell::Cell::new(seen),
-            views: None,
+            views,
         }
     }
 
@@ -364,11 +375,12 @@ impl JsEngine {
         config: EngineConfig,
         models: Vec<PropensityModel>,
         options: &JsValue,
+        views: SharedViews,
     ) -> Result<JsEngine, JsValue> {
         let (opts, fixed_now) = parse_options(options)?;
         let now = fixed_now.unwrap_or_else(js_sys::Date::now);
         let inner = Engine::new(config, models, opts, now).map_err(to_js)?;
-        Ok(JsEngine::with_clock(inner, fixed_now, now))
+        Ok(JsEngine::with_clock(inner, fixed_now, now, views))
     }
 
     /// An engine from snapshot bytes (`restore`, `restoreShared`).
@@ -377,11 +389,12 @@ impl JsEngine {
         config: EngineConfig,
         models: Vec<PropensityModel>,
         options: &JsValue,
+        views: SharedViews,
     ) -> Result<JsEngine, JsValue> {
         let (_, fixed_now) = parse_options(options)?;
         let now = fixed_now.unwrap_or_else(js_sys::Date::now);
         let inner = Engine::restore(bytes, config, models, now).map_err(to_js)?;
-        Ok(JsEngine::with_clock(inner, fixed_now, now))
+        Ok(JsEngine::with_clock(inner, fixed_now, now, views))
     }
 
     /// `Engine.create(config, models, options?)`: config is an object or JSON text; models an
@@ -389,7 +402,12 @@ impl JsEngine {
     /// options `{seed, sessionStart, visitorId, now}`.
     pub fn create(config: JsValue, models: JsValue, options: JsValue) -> Result<JsEngine, JsValue> {
         let config = parse_config(&config)?;
-        Self::made(config, load_models(&models)?, &options)
+        Self::made(
+            config,
+            load_models(&models)?,
+            &options,
+            SharedViews::default(),
+        )
     }
 
     /// `Engine.restore(bytes, config, models, options?)`: an engine from `snapshot()` bytes.
@@ -401,7 +419,13 @@ impl JsEngine {
     ) -> Result<JsEngine, JsValue> {
         let bytes = bytes_of(&bytes, "snapshot")?;
         let config = parse_config(&config)?;
-        Self::restored(&bytes, config, load_models(&models)?, &options)
+        Self::restored(
+            &bytes,
+            config,
+            load_models(&models)?,
+            &options,
+            SharedViews::default(),
+        )
     }
 
     /// `Engine.createShared(shared, options?)`: like `create`, with the config and models of a
@@ -409,7 +433,7 @@ impl JsEngine {
     #[wasm_bindgen(js_name = createShared)]
     pub fn create_shared(shared: &JsShared, options: JsValue) -> Result<JsEngine, JsValue> {
         let (config, models) = shared.parts();
-        Self::made(config, models, &options)
+        Self::made(config, models, &options, shared.views.clone())
     }
 
     /// `Engine.restoreShared(bytes, shared, options?)`: like `restore`, with a [`Shared`].
@@ -421,7 +445,7 @@ impl JsEngine {
     ) -> Result<JsEngine, JsValue> {
         let bytes = bytes_of(&bytes, "snapshot")?;
         let (config, models) = shared.parts();
-        Self::restored(&bytes, config, models, &options)
+        Self::restored(&bytes, config, models, &options, shared.views.clone())
     }
 
     /// Records one event `{kind, ts?, category?, price?, item_id?, query?, name?, value?}`.
@@ -525,10 +549,10 @@ impl JsEngine {
         if !c.reasons.is_empty() || !c.arms.is_empty() {
             return serialize(&self.inner.decision(c));
         }
-        if self.views.is_none() {
-            self.views = Some(Views::of(&self.inner)?);
+        if self.views.get().is_none() {
+            let _ = self.views.set(Views::of(&self.inner)?);
         }
-        let views = self.views.as_ref();
+        let views = self.views.get();
         let variant = views.and_then(|v| v.slots.get(c.slot)?.get(c.arm));
         let source = crate::decision::Source::ALL
             .iter()
