@@ -10,7 +10,7 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
-const { Engine, version, eventKinds, memoryBytes } = require(path.join(root, 'pkg/node/edgewise.js'));
+const { Engine, Shared, version, eventKinds, memoryBytes } = require(path.join(root, 'pkg/node/edgewise.js'));
 
 const T0 = 1_700_000_000_000;
 const config = JSON.parse(readFileSync(path.join(root, 'www/demo/config.json'), 'utf8'));
@@ -158,6 +158,29 @@ test('decide(slot, false) is decide(slot) without the reasons and the arms table
   assert.equal(d.source, 'no_consent');
   assert.equal(d.reasons.length, 1);
   for (const e of [lean, full, none]) e.free();
+});
+
+test('the engines of one Shared decide as engines of their own do (the lean path\'s values are shared)', () => {
+  const shared = Shared.load(noHoldout, models());
+  const slots = config.slots.map((s) => s.id);
+  for (const seed of [1, 2, 3]) {
+    const a = Engine.createShared(shared, { seed, now: T0 });
+    a.setConsent({ personalization: true, storage: true });
+    const b = create(seed);
+    shopper(a);
+    shopper(b);
+    for (let i = 0; i < 30; i++) {
+      const slot = slots[(i + seed) % slots.length];
+      assert.deepEqual(a.decide(slot, false), b.decide(slot, false));
+    }
+    // A restored engine of the Shared too.
+    const r = Engine.restoreShared(a.snapshot(), shared, { now: T0 + 10_000 });
+    const d = r.decide('offer', false);
+    assert.equal(d.slot, 'offer');
+    assert.ok(config.slots.find((s) => s.id === 'offer').variants.some((v) => v.id === d.variant_id));
+    for (const e of [a, b, r]) e.free();
+  }
+  shared.free();
 });
 
 test('same seed, same decisions; different seed, different decisions', () => {
