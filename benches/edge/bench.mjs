@@ -102,6 +102,8 @@ try {
     const sub = path.join(dir, mode);
     fs.mkdirSync(sub);
     for (const f of fs.readdirSync(dir)) if (/\.(js|wasm)$/.test(f)) fs.copyFileSync(path.join(dir, f), path.join(sub, f));
+    // wasm-bindgen's JS snippets (edgewise.js imports them from snippets/<crate>-<hash>/).
+    if (fs.existsSync(path.join(dir, "snippets"))) fs.cpSync(path.join(dir, "snippets"), path.join(sub, "snippets"), { recursive: true });
     const port = await freePort();
     const capnp = writeCapnp(sub, [{ name: mode, port, origin: originUrl, secret, assets, mode }]);
     const child = start(WORKERD, ["serve", capnp], `workerd (${mode})`);
