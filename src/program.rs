@@ -622,8 +622,7 @@ impl TreeEnsemble {
             let mut i = root as usize;
             // Validated at load: every walk reaches a leaf.
             while let Some(node) = self.nodes.get(i) {
-                let v = || x.get(node.feature as usize).copied().unwrap_or(f32::NAN);
-                // A comparison with NaN is false: only then is the missing-value rule asked.
+                let t = node.value;
                 let yes = match node.mode {
                     NodeMode::Leaf => {
                         let (s, l) = (node.start as usize, node.len as usize);
@@ -634,33 +633,20 @@ impl TreeEnsemble {
                         }
                         break;
                     }
-                    NodeMode::Leq => {
-                        let v = v();
-                        v <= node.value || (v.is_nan() && node.missing_yes)
-                    }
-                    NodeMode::Lt => {
-                        let v = v();
-                        v < node.value || (v.is_nan() && node.missing_yes)
-                    }
-                    NodeMode::Gte => {
-                        let v = v();
-                        v >= node.value || (v.is_nan() && node.missing_yes)
-                    }
-                    NodeMode::Gt => {
-                        let v = v();
-                        v > node.value || (v.is_nan() && node.missing_yes)
-                    }
-                    NodeMode::Eq => {
-                        let v = v();
-                        v == node.value || (v.is_nan() && node.missing_yes)
-                    }
-                    NodeMode::Neq => {
-                        let v = v();
-                        if v.is_nan() {
-                            node.missing_yes
-                        } else {
-                            v != node.value
-                        }
+                    mode => {
+                        let v = x.get(node.feature as usize).copied().unwrap_or(f32::NAN);
+                        // A comparison with NaN is false (`neq` made so too): only then is the
+                        // missing-value rule asked.
+                        let hit = match mode {
+                            NodeMode::Leq => v <= t,
+                            NodeMode::Lt => v < t,
+                            NodeMode::Gte => v >= t,
+                            NodeMode::Gt => v > t,
+                            NodeMode::Eq => v == t,
+                            NodeMode::Neq => v != t && !v.is_nan(),
+                            NodeMode::Leaf => false,
+                        };
+                        hit || (v.is_nan() && node.missing_yes)
                     }
                 };
                 i = if yes { node.yes } else { node.no } as usize;
@@ -805,33 +791,19 @@ impl Runner {
                     Binary::Div => x / y,
                 };
                 let n = out.len();
-                // Same number of elements (a bias row on a batch of one) or a scalar side:
-                // no broadcast index arithmetic per element.
-                match (a.len(), b.len()) {
-                    (la, lb) if la == n && lb == n => {
-                        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-                            *o = op(x, y);
-                        }
+                // An operand of the output's size (a bias row on a batch of one) or a scalar
+                // needs no broadcast index arithmetic per element.
+                let at = |v: &[f32], s: &[usize], i: usize| {
+                    match v.len() {
+                        l if l == n => v.get(i),
+                        1 => v.first(),
+                        _ => v.get(bindex(i, out_shape, s)),
                     }
-                    (la, 1) if la == n => {
-                        let y = b.first().copied().unwrap_or(0.0);
-                        for (o, &x) in out.iter_mut().zip(a) {
-                            *o = op(x, y);
-                        }
-                    }
-                    (1, lb) if lb == n => {
-                        let x = a.first().copied().unwrap_or(0.0);
-                        for (o, &y) in out.iter_mut().zip(b) {
-                            *o = op(x, y);
-                        }
-                    }
-                    _ => {
-                        for (i, o) in out.iter_mut().enumerate() {
-                            let x = a.get(bindex(i, out_shape, sa)).copied().unwrap_or(0.0);
-                            let y = b.get(bindex(i, out_shape, sb)).copied().unwrap_or(0.0);
-                            *o = op(x, y);
-                        }
-                    }
+                    .copied()
+                    .unwrap_or(0.0)
+                };
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = op(at(a, sa, i), at(b, sb, i));
                 }
             }
             Op::Unary { f } => {
