@@ -115,14 +115,12 @@ impl Policy for EpsilonGreedy {
             probs,
             greedy,
             estimates: est,
-            note: if ctx.explain {
+            note: ctx.note(|| {
                 format!(
                     "epsilon-greedy (ε = {:.2}): {leader} after {best_n} rewarded trials",
                     self.epsilon
                 )
-            } else {
-                String::new()
-            },
+            }),
         }
     }
 

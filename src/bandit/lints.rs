@@ -75,15 +75,13 @@ impl Policy for LinTs {
             probs,
             greedy,
             estimates: moments.iter().map(|m| m.0).collect(),
-            note: if ctx.explain {
+            note: ctx.note(|| {
                 format!(
                     "linear Thompson sampling (v = {}): best mean {}",
                     Fixed(self.v, 2),
                     Fixed(best, 3)
                 )
-            } else {
-                String::new()
-            },
+            }),
         }
     }
 

@@ -64,15 +64,13 @@ impl Policy for LinUcb {
             probs,
             greedy,
             estimates: eligible.iter().map(|&a| self.ridge.mean(a)).collect(),
-            note: if ctx.explain {
+            note: ctx.note(|| {
                 format!(
                     "LinUCB (α = {}): highest upper bound {}",
                     Fixed(self.alpha, 2),
                     Fixed(best, 3)
                 )
-            } else {
-                String::new()
-            },
+            }),
         }
     }
 

@@ -55,6 +55,15 @@ impl<'a> PolicyContext<'a> {
             explain: false,
         }
     }
+
+    /// A distribution's note: `write()` when the caller shows it, else empty (not formatted).
+    pub fn note(&self, write: impl FnOnce() -> String) -> String {
+        if self.explain {
+            write()
+        } else {
+            String::new()
+        }
+    }
 }
 
 /// A policy's preference over the eligible arms.

@@ -90,7 +90,7 @@ impl Policy for Regression {
                 let g = self.gamma();
                 (
                     explore::squarecb(&est, g),
-                    ctx.explain.then(|| {
+                    ctx.note(|| {
                         format!(
                             "SquareCB (γ = {}): best predicted reward {}",
                             Fixed(g, 1),
@@ -101,7 +101,7 @@ impl Policy for Regression {
             }
             Exploration::Epsilon { epsilon } => (
                 explore::epsilon_greedy(&est, epsilon),
-                ctx.explain.then(|| {
+                ctx.note(|| {
                     format!(
                         "ε-greedy on a reward regressor (ε = {}): best predicted reward {}",
                         Fixed(epsilon, 2),
@@ -110,7 +110,6 @@ impl Policy for Regression {
                 }),
             ),
         };
-        let note = note.unwrap_or_default();
         Distribution {
             arms: eligible.to_vec(),
             probs,

@@ -88,8 +88,7 @@ impl Policy for Thompson {
             params.get(i).map(|&(a, b)| r.beta(a, b)).unwrap_or(0.0)
         });
         let lead = greedy.iter().position(|&g| g).and_then(|i| eligible.get(i));
-        let note = match lead {
-            _ if !ctx.explain => String::new(),
+        let note = ctx.note(|| match lead {
             Some(&a) => format!(
                 "Thompson sampling: leader's posterior mean {:.3} after {:.0} rewarded trials",
                 self.mean(a),
@@ -99,7 +98,7 @@ impl Policy for Thompson {
                     .map_or(0.0, |(x, y)| x + y - 2.0)
             ),
             None => "Thompson sampling".into(),
-        };
+        });
         Distribution {
             arms: eligible.to_vec(),
             probs,

@@ -27,11 +27,7 @@ impl Policy for Uniform {
             probs: vec![1.0 / k; eligible.len()],
             greedy: vec![false; eligible.len()],
             estimates: Vec::new(),
-            note: if ctx.explain {
-                format!("uniform random over {} eligible variants", eligible.len())
-            } else {
-                String::new()
-            },
+            note: ctx.note(|| format!("uniform random over {} eligible variants", eligible.len())),
         }
     }
 
