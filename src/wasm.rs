@@ -61,11 +61,11 @@ fn json_text(v: &JsValue, what: &str) -> Result<String, JsValue> {
     )))
 }
 
-/// Property `key` of `v`; `undefined` when absent or when `v` is not an object.
 /// Event objects per `trackMany` call: their JSON text is copied into linear memory at once
 /// (about 100 B an event), and linear memory never shrinks. Columnar batches have no limit.
 const MAX_OBJECT_BATCH: usize = 65_536;
 
+/// Property `key` of `v`; `undefined` when absent or when `v` is not an object.
 fn prop(v: &JsValue, key: &str) -> JsValue {
     js_sys::Reflect::get(v, &JsValue::from_str(key)).unwrap_or_default()
 }
@@ -281,13 +281,12 @@ struct VariantJs {
     parse: bool,
 }
 
-/// The engine config's strings as JS values, made once per engine.
+/// The engine config's strings as JS values, made once per engine or per [`JsShared`].
 struct Views {
     /// Per slot, per variant.
     slots: Vec<Vec<VariantJs>>,
     /// Score names in model order.
     names: JsValue,
-    names_len: usize,
     /// The names of [`Source::ALL`](crate::decision::Source::ALL), in its order.
     sources: Vec<JsValue>,
 }
@@ -328,7 +327,6 @@ impl Views {
         Ok(Views {
             slots,
             names: serialize(&engine.score_names())?,
-            names_len: engine.score_names().len(),
             sources: crate::decision::Source::ALL
                 .iter()
                 .map(serialize)
@@ -564,7 +562,7 @@ impl JsEngine {
         // A decision without reasons had every model's score (a failed model makes an `error`
         // default, which says why); anything else takes the JSON path.
         let mut scores = [f64::NAN; 4];
-        if c.scores.len() != views.names_len
+        if c.scores.len() != self.inner.score_names().len()
             || c.scores.len() > scores.len()
             || c.scores.iter().any(Option::is_none)
         {
