@@ -77,51 +77,44 @@ impl Policy for EpsilonGreedy {
         "epsilon_greedy"
     }
 
-    fn distribution(
+    fn distribution_into(
         &mut self,
         eligible: &[usize],
         ctx: &PolicyContext<'_>,
         _rng: &mut Rng,
-    ) -> Distribution {
+        out: &mut Distribution,
+    ) {
+        out.reset(eligible);
         let k = eligible.len().max(1) as f64;
-        let est: Vec<f64> = eligible.iter().map(|&a| self.estimate(a)).collect();
-        let best = est.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let greedy: Vec<bool> = est.iter().map(|&e| e == best).collect();
-        let g = greedy.iter().filter(|&&x| x).count().max(1) as f64;
-        let probs = greedy
+        out.estimates
+            .extend(eligible.iter().map(|&a| self.estimate(a)));
+        let best = out
+            .estimates
             .iter()
-            .map(|&is_best| {
-                self.epsilon / k
-                    + if is_best {
-                        (1.0 - self.epsilon) / g
-                    } else {
-                        0.0
-                    }
-            })
-            .collect();
-        let best_n: f64 = eligible
-            .iter()
-            .zip(&greedy)
-            .filter(|(_, &b)| b)
-            .map(|(&a, _)| self.trials(a))
-            .sum();
-        let leader = if g > 1.0 {
-            format!("{g} variants tie for the best estimate {best:.3}")
-        } else {
-            format!("best estimate {best:.3}")
-        };
-        Distribution {
-            arms: eligible.to_vec(),
-            probs,
-            greedy,
-            estimates: est,
-            note: ctx.note(|| {
-                format!(
-                    "epsilon-greedy (ε = {:.2}): {leader} after {best_n} rewarded trials",
-                    self.epsilon
-                )
-            }),
-        }
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        out.greedy.extend(out.estimates.iter().map(|&e| e == best));
+        let g = out.greedy.iter().filter(|&&x| x).count().max(1) as f64;
+        let eps = self.epsilon;
+        out.probs.extend(
+            out.greedy
+                .iter()
+                .map(|&is_best| eps / k + if is_best { (1.0 - eps) / g } else { 0.0 }),
+        );
+        out.note = ctx.note(|| {
+            let best_n: f64 = eligible
+                .iter()
+                .zip(&out.greedy)
+                .filter(|(_, &b)| b)
+                .map(|(&a, _)| self.trials(a))
+                .sum();
+            let leader = if g > 1.0 {
+                format!("{g} variants tie for the best estimate {best:.3}")
+            } else {
+                format!("best estimate {best:.3}")
+            };
+            format!("epsilon-greedy (ε = {eps:.2}): {leader} after {best_n} rewarded trials")
+        });
     }
 
     fn update(&mut self, arm: usize, _ctx: &PolicyContext<'_>, reward: f64, _p: f64) {

@@ -14,18 +14,22 @@
 
 use crate::rng::Rng;
 
-/// Indices of the maximal entries (never empty for a non-empty input; NaN counts as −∞).
-fn argmax_set(est: &[f64]) -> Vec<bool> {
+/// Marks the maximal entries of `est` in `set` (never none for a non-empty input; NaN counts
+/// as −∞). Returns how many are marked.
+fn argmax_set_into(est: &[f64], set: &mut Vec<bool>) -> usize {
     let best = est
         .iter()
         .copied()
         .filter(|v| !v.is_nan())
         .fold(f64::NEG_INFINITY, f64::max);
-    let mut set: Vec<bool> = est.iter().map(|&v| v == best).collect();
-    if !set.iter().any(|&b| b) {
+    set.clear();
+    set.extend(est.iter().map(|&v| v == best));
+    let mut g = set.iter().filter(|&&b| b).count();
+    if g == 0 {
         set.iter_mut().for_each(|b| *b = true);
+        g = set.len();
     }
-    set
+    g
 }
 
 /// `(probs, greedy)`.
@@ -33,27 +37,52 @@ pub fn greedy(est: &[f64]) -> (Vec<f64>, Vec<bool>) {
     epsilon_greedy(est, 0.0)
 }
 
+/// [`greedy`] into `probs` and `greedy` (cleared first; no allocation once they have room).
+pub fn greedy_into(est: &[f64], probs: &mut Vec<f64>, greedy: &mut Vec<bool>) {
+    epsilon_greedy_into(est, 0.0, probs, greedy)
+}
+
 pub fn epsilon_greedy(est: &[f64], epsilon: f64) -> (Vec<f64>, Vec<bool>) {
+    let (mut p, mut g) = (Vec::new(), Vec::new());
+    epsilon_greedy_into(est, epsilon, &mut p, &mut g);
+    (p, g)
+}
+
+/// [`epsilon_greedy`] into `probs` and `greedy`.
+pub fn epsilon_greedy_into(
+    est: &[f64],
+    epsilon: f64,
+    probs: &mut Vec<f64>,
+    greedy: &mut Vec<bool>,
+) {
     let k = est.len().max(1) as f64;
     let eps = if epsilon.is_finite() {
         epsilon.clamp(0.0, 1.0)
     } else {
         0.0
     };
-    let set = argmax_set(est);
-    let g = set.iter().filter(|&&b| b).count().max(1) as f64;
-    let probs = set
-        .iter()
-        .map(|&b| eps / k + if b { (1.0 - eps) / g } else { 0.0 })
-        .collect();
-    (probs, set)
+    let g = argmax_set_into(est, greedy).max(1) as f64;
+    probs.clear();
+    probs.extend(
+        greedy
+            .iter()
+            .map(|&b| eps / k + if b { (1.0 - eps) / g } else { 0.0 }),
+    );
 }
 
 pub fn squarecb(est: &[f64], gamma: f64) -> (Vec<f64>, Vec<bool>) {
+    let (mut p, mut g) = (Vec::new(), Vec::new());
+    squarecb_into(est, gamma, &mut p, &mut g);
+    (p, g)
+}
+
+/// [`squarecb`] into `probs` and `greedy`.
+pub fn squarecb_into(est: &[f64], gamma: f64, probs: &mut Vec<f64>, greedy: &mut Vec<bool>) {
     let k = est.len();
-    let set = argmax_set(est);
-    let Some(star) = set.iter().position(|&b| b) else {
-        return (Vec::new(), set);
+    probs.clear();
+    argmax_set_into(est, greedy);
+    let Some(star) = greedy.iter().position(|&b| b) else {
+        return;
     };
     let best = est.get(star).copied().unwrap_or(0.0);
     let gamma = if gamma.is_finite() && gamma >= 0.0 {
@@ -61,24 +90,22 @@ pub fn squarecb(est: &[f64], gamma: f64) -> (Vec<f64>, Vec<bool>) {
     } else {
         0.0
     };
-    let mut probs: Vec<f64> = est
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            if i == star {
-                0.0
-            } else {
-                let gap = if v.is_nan() { 1.0 } else { (best - v).max(0.0) };
-                1.0 / (k as f64 + gamma * gap)
-            }
-        })
-        .collect();
+    probs.extend(est.iter().enumerate().map(|(i, &v)| {
+        if i == star {
+            0.0
+        } else {
+            let gap = if v.is_nan() { 1.0 } else { (best - v).max(0.0) };
+            1.0 / (k as f64 + gamma * gap)
+        }
+    }));
     let rest: f64 = probs.iter().sum();
     if let Some(p) = probs.get_mut(star) {
         *p = (1.0 - rest).max(0.0);
     }
-    let greedy = (0..k).map(|i| i == star).collect();
-    (probs, greedy)
+    greedy
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, g)| *g = i == star);
 }
 
 /// Distribution of `argmax_a draw(a)` over `k` arms from `m` joint draws (ties to the first).
@@ -86,9 +113,24 @@ pub fn sampled_argmax(
     k: usize,
     m: usize,
     rng: &mut Rng,
-    mut draw: impl FnMut(usize, &mut Rng) -> f64,
+    draw: impl FnMut(usize, &mut Rng) -> f64,
 ) -> (Vec<f64>, Vec<bool>) {
-    let mut wins = vec![0u32; k];
+    let (mut p, mut g) = (Vec::new(), Vec::new());
+    sampled_argmax_into(k, m, rng, draw, &mut p, &mut g);
+    (p, g)
+}
+
+/// [`sampled_argmax`] into `probs` and `greedy` (the win counts are kept in `probs`).
+pub fn sampled_argmax_into(
+    k: usize,
+    m: usize,
+    rng: &mut Rng,
+    mut draw: impl FnMut(usize, &mut Rng) -> f64,
+    probs: &mut Vec<f64>,
+    greedy: &mut Vec<bool>,
+) {
+    probs.clear();
+    probs.resize(k, 0.0);
     let m = m.max(1);
     for _ in 0..m {
         let mut best = (0usize, f64::NEG_INFINITY);
@@ -98,14 +140,14 @@ pub fn sampled_argmax(
                 best = (a, v);
             }
         }
-        if let Some(w) = wins.get_mut(best.0) {
-            *w += 1;
+        if let Some(w) = probs.get_mut(best.0) {
+            *w += 1.0;
         }
     }
-    let top = wins.iter().copied().max().unwrap_or(0);
-    let probs = wins.iter().map(|&w| f64::from(w) / m as f64).collect();
-    let greedy = wins.iter().map(|&w| w == top).collect();
-    (probs, greedy)
+    let top = probs.iter().copied().fold(0.0, f64::max);
+    greedy.clear();
+    greedy.extend(probs.iter().map(|&w| w == top));
+    probs.iter_mut().for_each(|w| *w /= m as f64);
 }
 
 #[cfg(test)]

@@ -52,37 +52,49 @@ impl Policy for LinTs {
         "lints"
     }
 
-    fn distribution(
+    fn distribution_into(
         &mut self,
         eligible: &[usize],
         ctx: &PolicyContext<'_>,
         rng: &mut Rng,
-    ) -> Distribution {
+        out: &mut Distribution,
+    ) {
+        out.reset(eligible);
         self.ridge.load(ctx);
-        let moments: Vec<(f64, f64)> = eligible
+        // Means in `estimates`, standard deviations after them (cut off below).
+        let k = eligible.len();
+        out.estimates
+            .extend(eligible.iter().map(|&a| self.ridge.mean(a)));
+        out.estimates.extend(
+            eligible
+                .iter()
+                .map(|&a| self.v * self.ridge.width2(a).sqrt()),
+        );
+        let moments = &out.estimates;
+        explore::sampled_argmax_into(
+            k,
+            self.draws,
+            rng,
+            |i, r| match (moments.get(i), moments.get(k + i)) {
+                (Some(&m), Some(&s)) => m + s * r.normal(),
+                _ => 0.0,
+            },
+            &mut out.probs,
+            &mut out.greedy,
+        );
+        out.estimates.truncate(k);
+        let best = out
+            .estimates
             .iter()
-            .map(|&a| (self.ridge.mean(a), self.v * self.ridge.width2(a).sqrt()))
-            .collect();
-        let (probs, greedy) = explore::sampled_argmax(eligible.len(), self.draws, rng, |i, r| {
-            moments.get(i).map_or(0.0, |&(m, s)| m + s * r.normal())
-        });
-        let best = moments
-            .iter()
-            .map(|m| m.0)
+            .copied()
             .fold(f64::NEG_INFINITY, f64::max);
-        Distribution {
-            arms: eligible.to_vec(),
-            probs,
-            greedy,
-            estimates: moments.iter().map(|m| m.0).collect(),
-            note: ctx.note(|| {
-                format!(
-                    "linear Thompson sampling (v = {}): best mean {}",
-                    Fixed(self.v, 2),
-                    Fixed(best, 3)
-                )
-            }),
-        }
+        out.note = ctx.note(|| {
+            format!(
+                "linear Thompson sampling (v = {}): best mean {}",
+                Fixed(self.v, 2),
+                Fixed(best, 3)
+            )
+        });
     }
 
     fn update(&mut self, arm: usize, ctx: &PolicyContext<'_>, reward: f64, _p: f64) {

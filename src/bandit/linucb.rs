@@ -46,32 +46,38 @@ impl Policy for LinUcb {
         "linucb"
     }
 
-    fn distribution(
+    fn distribution_into(
         &mut self,
         eligible: &[usize],
         ctx: &PolicyContext<'_>,
         _rng: &mut Rng,
-    ) -> Distribution {
+        out: &mut Distribution,
+    ) {
+        out.reset(eligible);
         self.ridge.load(ctx);
-        let ucb: Vec<f64> = eligible
+        // The upper bounds go through `estimates` to the greedy piece, then the means replace
+        // them.
+        out.estimates.extend(
+            eligible
+                .iter()
+                .map(|&a| self.ridge.mean(a) + self.alpha * self.ridge.width2(a).sqrt()),
+        );
+        explore::greedy_into(&out.estimates, &mut out.probs, &mut out.greedy);
+        let best = out
+            .estimates
             .iter()
-            .map(|&a| self.ridge.mean(a) + self.alpha * self.ridge.width2(a).sqrt())
-            .collect();
-        let (probs, greedy) = explore::greedy(&ucb);
-        let best = ucb.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        Distribution {
-            arms: eligible.to_vec(),
-            probs,
-            greedy,
-            estimates: eligible.iter().map(|&a| self.ridge.mean(a)).collect(),
-            note: ctx.note(|| {
-                format!(
-                    "LinUCB (α = {}): highest upper bound {}",
-                    Fixed(self.alpha, 2),
-                    Fixed(best, 3)
-                )
-            }),
-        }
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        out.estimates.clear();
+        out.estimates
+            .extend(eligible.iter().map(|&a| self.ridge.mean(a)));
+        out.note = ctx.note(|| {
+            format!(
+                "LinUCB (α = {}): highest upper bound {}",
+                Fixed(self.alpha, 2),
+                Fixed(best, 3)
+            )
+        });
     }
 
     fn update(&mut self, arm: usize, ctx: &PolicyContext<'_>, reward: f64, _p: f64) {

@@ -66,8 +66,9 @@ impl<'a> PolicyContext<'a> {
     }
 }
 
-/// A policy's preference over the eligible arms.
-#[derive(Debug, Clone, PartialEq)]
+/// A policy's preference over the eligible arms. Policies fill one in place
+/// ([`Policy::distribution_into`]), so a caller that keeps one allocates nothing per decision.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Distribution {
     /// Arm indices (into the slot's variant list), same order as `probs`.
     pub arms: Vec<usize>,
@@ -79,6 +80,18 @@ pub struct Distribution {
     pub estimates: Vec<f64>,
     /// One-line explanation of the policy's current belief, for `reasons`.
     pub note: String,
+}
+
+impl Distribution {
+    /// Empties every field and sets `arms` to `eligible` (keeping the buffers).
+    pub fn reset(&mut self, eligible: &[usize]) {
+        self.arms.clear();
+        self.arms.extend_from_slice(eligible);
+        self.probs.clear();
+        self.greedy.clear();
+        self.estimates.clear();
+        self.note.clear();
+    }
 }
 
 /// A sampled choice.
@@ -95,15 +108,28 @@ pub struct Choice {
 pub trait Policy {
     /// Short name, e.g. `epsilon_greedy`.
     fn name(&self) -> &'static str;
-    /// Distribution over `eligible` (non-empty, indices < the slot's arm count). `rng` is for
-    /// policies that estimate their distribution by sampling (Thompson); the choice itself is
-    /// drawn by the caller with [`sample`].
+    /// Distribution over `eligible` (non-empty, indices < the slot's arm count), written into
+    /// `out` (reset first, its buffers reused). `rng` is for policies that estimate their
+    /// distribution by sampling (Thompson); the choice itself is drawn by the caller with
+    /// [`sample`].
+    fn distribution_into(
+        &mut self,
+        eligible: &[usize],
+        ctx: &PolicyContext<'_>,
+        rng: &mut Rng,
+        out: &mut Distribution,
+    );
+    /// [`Policy::distribution_into`] into a new [`Distribution`].
     fn distribution(
         &mut self,
         eligible: &[usize],
         ctx: &PolicyContext<'_>,
         rng: &mut Rng,
-    ) -> Distribution;
+    ) -> Distribution {
+        let mut d = Distribution::default();
+        self.distribution_into(eligible, ctx, rng, &mut d);
+        d
+    }
     /// Learn that `arm`, chosen with `probability`, earned `reward` in [0, 1].
     fn update(&mut self, arm: usize, ctx: &PolicyContext<'_>, reward: f64, probability: f64);
 }
@@ -418,13 +444,14 @@ impl Policy for SlotPolicy {
     fn name(&self) -> &'static str {
         self.inner().name()
     }
-    fn distribution(
+    fn distribution_into(
         &mut self,
         eligible: &[usize],
         ctx: &PolicyContext<'_>,
         rng: &mut Rng,
-    ) -> Distribution {
-        self.inner_mut().distribution(eligible, ctx, rng)
+        out: &mut Distribution,
+    ) {
+        self.inner_mut().distribution_into(eligible, ctx, rng, out)
     }
     fn update(&mut self, arm: usize, ctx: &PolicyContext<'_>, reward: f64, probability: f64) {
         self.inner_mut().update(arm, ctx, reward, probability)

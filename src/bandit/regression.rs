@@ -76,47 +76,50 @@ impl Policy for Regression {
         }
     }
 
-    fn distribution(
+    fn distribution_into(
         &mut self,
         eligible: &[usize],
         ctx: &PolicyContext<'_>,
         _rng: &mut Rng,
-    ) -> Distribution {
+        out: &mut Distribution,
+    ) {
+        out.reset(eligible);
         self.ridge.load(ctx);
-        let est: Vec<f64> = eligible.iter().map(|&a| self.ridge.mean(a)).collect();
-        let best = est.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let ((probs, greedy), note) = match self.explore {
+        out.estimates
+            .extend(eligible.iter().map(|&a| self.ridge.mean(a)));
+        let best = out
+            .estimates
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        out.note = match self.explore {
             Exploration::SquareCb { .. } => {
                 let g = self.gamma();
-                (
-                    explore::squarecb(&est, g),
-                    ctx.note(|| {
-                        format!(
-                            "SquareCB (γ = {}): best predicted reward {}",
-                            Fixed(g, 1),
-                            Fixed(best, 3)
-                        )
-                    }),
-                )
+                explore::squarecb_into(&out.estimates, g, &mut out.probs, &mut out.greedy);
+                ctx.note(|| {
+                    format!(
+                        "SquareCB (γ = {}): best predicted reward {}",
+                        Fixed(g, 1),
+                        Fixed(best, 3)
+                    )
+                })
             }
-            Exploration::Epsilon { epsilon } => (
-                explore::epsilon_greedy(&est, epsilon),
+            Exploration::Epsilon { epsilon } => {
+                explore::epsilon_greedy_into(
+                    &out.estimates,
+                    epsilon,
+                    &mut out.probs,
+                    &mut out.greedy,
+                );
                 ctx.note(|| {
                     format!(
                         "ε-greedy on a reward regressor (ε = {}): best predicted reward {}",
                         Fixed(epsilon, 2),
                         Fixed(best, 3)
                     )
-                }),
-            ),
+                })
+            }
         };
-        Distribution {
-            arms: eligible.to_vec(),
-            probs,
-            greedy,
-            estimates: est,
-            note,
-        }
     }
 
     fn update(&mut self, arm: usize, ctx: &PolicyContext<'_>, reward: f64, _p: f64) {

@@ -69,26 +69,35 @@ impl Policy for Thompson {
         "thompson"
     }
 
-    fn distribution(
+    fn distribution_into(
         &mut self,
         eligible: &[usize],
         ctx: &PolicyContext<'_>,
         rng: &mut Rng,
-    ) -> Distribution {
-        let params: Vec<(f64, f64)> = eligible
-            .iter()
-            .map(|&a| {
-                (
-                    self.alpha.get(a).copied().unwrap_or(1.0),
-                    self.beta.get(a).copied().unwrap_or(1.0),
+        out: &mut Distribution,
+    ) {
+        out.reset(eligible);
+        let (alpha, beta) = (&self.alpha, &self.beta);
+        explore::sampled_argmax_into(
+            eligible.len(),
+            self.draws,
+            rng,
+            |i, r| {
+                let a = eligible.get(i).copied().unwrap_or(usize::MAX);
+                r.beta(
+                    alpha.get(a).copied().unwrap_or(1.0),
+                    beta.get(a).copied().unwrap_or(1.0),
                 )
-            })
-            .collect();
-        let (probs, greedy) = explore::sampled_argmax(eligible.len(), self.draws, rng, |i, r| {
-            params.get(i).map(|&(a, b)| r.beta(a, b)).unwrap_or(0.0)
-        });
-        let lead = greedy.iter().position(|&g| g).and_then(|i| eligible.get(i));
-        let note = ctx.note(|| match lead {
+            },
+            &mut out.probs,
+            &mut out.greedy,
+        );
+        let lead = out
+            .greedy
+            .iter()
+            .position(|&g| g)
+            .and_then(|i| eligible.get(i));
+        out.note = ctx.note(|| match lead {
             Some(&a) => format!(
                 "Thompson sampling: leader's posterior mean {:.3} after {:.0} rewarded trials",
                 self.mean(a),
@@ -99,13 +108,7 @@ impl Policy for Thompson {
             ),
             None => "Thompson sampling".into(),
         });
-        Distribution {
-            arms: eligible.to_vec(),
-            probs,
-            greedy,
-            estimates: eligible.iter().map(|&a| self.mean(a)).collect(),
-            note,
-        }
+        out.estimates.extend(eligible.iter().map(|&a| self.mean(a)));
     }
 
     fn update(&mut self, arm: usize, _ctx: &PolicyContext<'_>, reward: f64, _p: f64) {

@@ -15,20 +15,18 @@ impl Policy for Uniform {
         "uniform"
     }
 
-    fn distribution(
+    fn distribution_into(
         &mut self,
         eligible: &[usize],
         ctx: &PolicyContext<'_>,
         _rng: &mut Rng,
-    ) -> Distribution {
+        out: &mut Distribution,
+    ) {
+        out.reset(eligible);
         let k = eligible.len().max(1) as f64;
-        Distribution {
-            arms: eligible.to_vec(),
-            probs: vec![1.0 / k; eligible.len()],
-            greedy: vec![false; eligible.len()],
-            estimates: Vec::new(),
-            note: ctx.note(|| format!("uniform random over {} eligible variants", eligible.len())),
-        }
+        out.probs.resize(eligible.len(), 1.0 / k);
+        out.greedy.resize(eligible.len(), false);
+        out.note = ctx.note(|| format!("uniform random over {} eligible variants", eligible.len()));
     }
 
     fn update(&mut self, _arm: usize, _ctx: &PolicyContext<'_>, _reward: f64, _p: f64) {}
