@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bandit::{self, floor, Policy, PolicyConfig, PolicyContext, SlotPolicy};
+use crate::bandit::{self, floor, Distribution, Policy, PolicyConfig, PolicyContext, SlotPolicy};
 use crate::consent::{
     ConsentConfig, ConsentModeSignals, ConsentState, Effective, Purposes, Receipt,
 };
@@ -373,10 +373,11 @@ fn check_content(kind: VariantKind, c: &serde_json::Value) -> Result<(), String>
 }
 
 /// Where a decision came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Nothing else applied (no eligible alternative).
+    #[default]
     Default,
     /// The visitor is in the holdout group.
     Holdout,
@@ -435,7 +436,7 @@ pub struct Decision {
 /// A decision as the engine logged it: the slot and variant as indices into the config, the
 /// scores in model order. [`Engine::decision`] makes the public [`Decision`] of it; the wasm
 /// binding builds its JS object from it without copying the config's strings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Choice {
     pub decision_id: String,
     /// Index of the slot in the config.
@@ -449,6 +450,20 @@ pub struct Choice {
     pub scores: Vec<Option<f32>>,
     pub reasons: Vec<String>,
     pub arms: Vec<ArmView>,
+}
+
+impl Choice {
+    /// Empties it, keeping its buffers (see [`Engine::choose_into`]).
+    pub fn clear(&mut self) {
+        self.decision_id.clear();
+        self.slot = 0;
+        self.arm = 0;
+        self.probability = 0.0;
+        self.source = Source::Default;
+        self.scores.clear();
+        self.reasons.clear();
+        self.arms.clear();
+    }
 }
 
 /// Result of `track_many`.
@@ -583,15 +598,32 @@ pub struct Snapshot {
     pub scope: Scope,
 }
 
-/// What `decide` chose, on its way into the pending log.
-struct Chosen {
-    arm: usize,
-    probability: f64,
-    source: Source,
-    learn: bool,
-    context: Vec<f32>,
-    /// The policy's distribution over the eligible variants (empty when no policy chose).
-    arms: Vec<ArmView>,
+/// Buffers every decision reuses (not state: never in a snapshot): the eligible arms, the
+/// policy's distribution, and the ids and context vectors of closed decisions, recycled for
+/// new ones so that deciding allocates nothing in steady state.
+#[derive(Default)]
+struct Scratch {
+    eligible: Vec<usize>,
+    dist: Distribution,
+    ids: Vec<String>,
+    contexts: Vec<Vec<f32>>,
+}
+
+impl Scratch {
+    /// Spare buffers kept, at most, of each kind.
+    const SPARES: usize = 8;
+
+    fn keep_id(&mut self, id: String) {
+        if self.ids.len() < Self::SPARES {
+            self.ids.push(id);
+        }
+    }
+
+    fn keep_context(&mut self, c: Vec<f32>) {
+        if c.capacity() > 0 && self.contexts.len() < Self::SPARES {
+            self.contexts.push(c);
+        }
+    }
 }
 
 /// The runtime: one visitor, one session.
@@ -628,6 +660,7 @@ pub struct Engine {
     ctx_generation: u64,
     /// Notes from `restore` about state that did not fit the current config.
     restore_notes: Vec<String>,
+    scratch: Scratch,
 }
 
 fn check_now(now: f64) -> Result<(), DecisionError> {
@@ -746,6 +779,7 @@ impl Engine {
             cached_scores: Vec::new(),
             ctx_generation: 0,
             restore_notes: Vec::new(),
+            scratch: Scratch::default(),
         };
         e.watch_features();
         e.ensure_pseudonym();
@@ -991,15 +1025,23 @@ impl Engine {
 
     /// Runs every model on the current session; `None` for a model that failed, with its error.
     pub fn scores(&mut self, now_ms: f64) -> (Vec<Option<f32>>, Vec<ModelError>) {
+        let mut out = Vec::with_capacity(self.models.len());
+        let errors = self.scores_into(now_ms, &mut out);
+        (out, errors)
+    }
+
+    /// [`Engine::scores`] into `out` (cleared first); returns the errors.
+    fn scores_into(&mut self, now_ms: f64, out: &mut Vec<Option<f32>>) -> Vec<ModelError> {
+        out.clear();
         let key = ScoreKey {
             events: self.session.total(),
             now_bits: now_ms.to_bits(),
             ctx_generation: self.ctx_generation,
         };
         if self.score_cache == Some(key) {
-            return (self.cached_scores.clone(), Vec::new());
+            out.extend_from_slice(&self.cached_scores);
+            return Vec::new();
         }
-        let mut out = Vec::with_capacity(self.models.len());
         let mut errors = Vec::new();
         self.session.sync_stats();
         for i in 0..self.models.len() {
@@ -1024,11 +1066,11 @@ impl Engine {
         // A failed model is retried on the next call rather than remembered.
         if errors.is_empty() {
             self.score_cache = Some(key);
-            self.cached_scores.clone_from(&out);
+            self.cached_scores.clone_from(out);
         } else {
             self.score_cache = None;
         }
-        (out, errors)
+        errors
     }
 
     /// The feature vector of model `i` as last computed by `scores`/`decide`.
@@ -1103,7 +1145,25 @@ impl Engine {
     /// [`Engine::decide_with`] without building the [`Decision`]: the choice as indices into
     /// the config (the wasm binding turns it into a JS object from strings it made once).
     pub fn choose(&mut self, slot: &str, now_ms: f64, explain: bool) -> Result<Choice, Error> {
+        let mut out = Choice::default();
+        self.choose_into(slot, now_ms, explain, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Engine::choose`] into `out`, whose buffers (id, scores, reasons, arms) are reused: a
+    /// host that keeps one `Choice` and decides again and again allocates nothing per decision
+    /// once the engine's own buffers have grown (after `max_pending` decisions and 1,024 closed
+    /// ones); only explained decisions (their sentences) and errors allocate. On `Err`, `out`
+    /// holds nothing of use.
+    pub fn choose_into(
+        &mut self,
+        slot: &str,
+        now_ms: f64,
+        explain: bool,
+        out: &mut Choice,
+    ) -> Result<(), Error> {
         check_now(now_ms)?;
+        out.clear();
         let si = self
             .slots
             .iter()
@@ -1116,38 +1176,39 @@ impl Engine {
         let session_only =
             !self.effective.purposes.personalization && self.effective.session_personalization;
         if !self.effective.purposes.personalization && !session_only {
-            return Ok(self.fallback(
-                si,
-                now_ms,
-                Source::NoConsent,
-                Vec::new(),
-                vec!["no consent to personalize: showing the default".into()],
-            ));
+            out.reasons
+                .push("no consent to personalize: showing the default".into());
+            self.fallback(si, now_ms, Source::NoConsent, out);
+            return Ok(());
         }
         if self.holdout {
-            return Ok(self.fallback(si, now_ms, Source::Holdout, Vec::new(), vec![format!(
+            out.reasons.push(format!(
                 "this visitor is in the holdout group ({:.0}% of visitors), which always sees the default so lift can be measured",
                 self.config.holdout * 100.0
-            )]));
+            ));
+            self.fallback(si, now_ms, Source::Holdout, out);
+            return Ok(());
         }
 
-        let (scores, errors) = self.scores(now_ms);
+        let errors = self.scores_into(now_ms, &mut out.scores);
         if !errors.is_empty() {
-            let reasons = errors
-                .iter()
-                .map(|e| format!("showing the default because {e}"))
-                .collect();
-            return Ok(self.fallback(si, now_ms, Source::Error, scores, reasons));
+            out.reasons.extend(
+                errors
+                    .iter()
+                    .map(|e| format!("showing the default because {e}")),
+            );
+            self.fallback(si, now_ms, Source::Error, out);
+            return Ok(());
         }
 
-        let mut reasons = Vec::new();
-        let mut eligible = Vec::new();
+        let mut eligible = std::mem::take(&mut self.scratch.eligible);
+        eligible.clear();
         {
             let Some(s) = self.slots.get(si) else {
                 return Err(DecisionError::UnknownSlot { slot: slot.into() }.into());
             };
             let env = Env {
-                scores: &scores,
+                scores: &out.scores,
                 session: &self.session,
                 ctx: &self.ctx,
                 now_ms,
@@ -1160,7 +1221,7 @@ impl Engine {
                     .is_none_or(|r| r.eval(&env));
                 if !rule_ok {
                     if explain {
-                        reasons.push(format!(
+                        out.reasons.push(format!(
                             "{:?} not eligible: rule `{}` is false",
                             v.id,
                             v.eligibility.as_deref().unwrap_or("")
@@ -1175,7 +1236,7 @@ impl Engine {
                         .count();
                     if recent >= cap.max as usize {
                         if explain {
-                            reasons.push(format!(
+                            out.reasons.push(format!(
                                 "{:?} not eligible: already shown {recent} times (cap {})",
                                 v.id, cap.max
                             ));
@@ -1186,12 +1247,12 @@ impl Engine {
                 eligible.push(vi);
             }
         }
-        if explain && scores.iter().any(Option::is_some) {
+        if explain && out.scores.iter().any(Option::is_some) {
             // By name, like the decision's `scores` map.
             let mut named: Vec<(&String, f32)> = self
                 .score_names
                 .iter()
-                .zip(&scores)
+                .zip(&out.scores)
                 .filter_map(|(n, s)| s.map(|p| (n, p)))
                 .collect();
             named.sort_by(|a, b| a.0.cmp(b.0));
@@ -1201,7 +1262,7 @@ impl Engine {
                 line.push_str(if i == 0 { " " } else { ", " });
                 let _ = write!(line, "{k} {}", Fixed(f64::from(*v), 3));
             }
-            reasons.push(line);
+            out.reasons.push(line);
         }
 
         let default_idx = self.slots.get(si).map(|s| s.default_idx).unwrap_or(0);
@@ -1212,40 +1273,30 @@ impl Engine {
                 Some(&first) if !eligible.contains(&default_idx) => first,
                 _ => default_idx,
             };
+            self.scratch.eligible = eligible;
             let source = if arm == default_idx {
                 Source::NoConsent
             } else {
                 Source::SessionOnly
             };
             if explain {
-                reasons.push(
+                out.reasons.push(
                 "no consent to a profile: a session-only choice by the rules over this session's scores; nothing is learned or kept"
                     .into(),
             );
             }
-            let chosen = Chosen {
-                arm,
-                probability: 1.0,
-                source,
-                learn: false,
-                context: Vec::new(),
-                arms: Vec::new(),
-            };
-            return Ok(self.record(si, chosen, scores, reasons, now_ms));
+            self.record(si, arm, 1.0, source, Vec::new(), now_ms, out);
+            return Ok(());
         }
         // What the policy sees: the first model's features, then every score; built once and
-        // kept with the pending decision for a contextual policy to learn from later.
-        let policy_input = |e: &Engine| {
-            let mut c = e.last_features(0).unwrap_or(&[]).to_vec();
-            c.extend(scores.iter().map(|s| s.unwrap_or(0.0)));
-            c
-        };
-        let mut input = None;
-        let mut arms = Vec::new();
+        // kept with the pending decision for a contextual policy to learn from later (in a
+        // buffer recycled from a closed decision).
+        let mut input: Option<Vec<f32>> = None;
         let (arm, probability, source) = match eligible.as_slice() {
             [] => {
                 if explain {
-                    reasons.push("no variant is eligible: showing the default".into());
+                    out.reasons
+                        .push("no variant is eligible: showing the default".into());
                 }
                 (default_idx, 1.0, Source::Default)
             }
@@ -1256,38 +1307,39 @@ impl Engine {
                     Source::Rule
                 };
                 if explain {
-                    reasons.push("the rules leave exactly one eligible variant".into());
+                    out.reasons
+                        .push("the rules leave exactly one eligible variant".into());
                 }
                 (*only, 1.0, source)
             }
             _ => {
-                let x: &[f32] = input.insert(policy_input(self));
+                let x: &[f32] = input.insert(self.policy_input(&out.scores));
                 let ctx = PolicyContext { values: x, explain };
                 let Some(s) = self.slots.get_mut(si) else {
                     return Err(DecisionError::UnknownSlot { slot: slot.into() }.into());
                 };
-                let mut d = s.policy.distribution(&eligible, &ctx, &mut self.rng);
-                floor::apply(&mut d, self.config.min_probability);
+                let d = &mut self.scratch.dist;
+                s.policy
+                    .distribution_into(&eligible, &ctx, &mut self.rng, d);
+                floor::apply(d, self.config.min_probability);
                 if explain {
-                    reasons.push(std::mem::take(&mut d.note));
-                    arms = d
-                        .arms
-                        .iter()
-                        .zip(&d.probs)
-                        .enumerate()
-                        .map(|(i, (&a, &p))| ArmView {
-                            variant_id: s
-                                .config
-                                .variants
-                                .get(a)
-                                .map(|v| v.id.clone())
-                                .unwrap_or_default(),
-                            probability: p,
-                            estimate: d.estimates.get(i).copied().filter(|e| e.is_finite()),
-                        })
-                        .collect();
+                    out.reasons.push(std::mem::take(&mut d.note));
+                    out.arms.extend(d.arms.iter().zip(&d.probs).enumerate().map(
+                        |(i, (&a, &p))| {
+                            ArmView {
+                                variant_id: s
+                                    .config
+                                    .variants
+                                    .get(a)
+                                    .map(|v| v.id.clone())
+                                    .unwrap_or_default(),
+                                probability: p,
+                                estimate: d.estimates.get(i).copied().filter(|e| e.is_finite()),
+                            }
+                        },
+                    ));
                 }
-                match bandit::sample(&d, &mut self.rng) {
+                match bandit::sample(d, &mut self.rng) {
                     Some(c) => {
                         let source = if c.exploit {
                             Source::Exploit
@@ -1295,7 +1347,7 @@ impl Engine {
                             Source::Explore
                         };
                         if explain {
-                            reasons.push(format!(
+                            out.reasons.push(format!(
                             "{} of {} variants eligible; chose this one with probability {} ({})",
                             eligible.len(),
                             s.config.variants.len(),
@@ -1309,76 +1361,75 @@ impl Engine {
                 }
             }
         };
+        self.scratch.eligible = eligible;
         let learn = matches!(source, Source::Explore | Source::Exploit | Source::Rule);
         let context = if learn && self.config.policy.is_contextual() {
-            input.unwrap_or_else(|| policy_input(self))
+            match input {
+                Some(x) => x,
+                None => self.policy_input(&out.scores),
+            }
         } else {
+            if let Some(x) = input {
+                self.scratch.keep_context(x);
+            }
             Vec::new()
         };
-        Ok(self.record(
-            si,
-            Chosen {
-                arm,
-                probability,
-                source,
-                learn,
-                context,
-                arms,
-            },
-            scores,
-            reasons,
-            now_ms,
-        ))
+        self.record(si, arm, probability, source, context, now_ms, out);
+        Ok(())
     }
 
-    fn fallback(
-        &mut self,
-        si: usize,
-        now_ms: f64,
-        source: Source,
-        scores: Vec<Option<f32>>,
-        reasons: Vec<String>,
-    ) -> Choice {
+    /// `[first model's features…, every score…]` (a failed score as 0), in a recycled buffer.
+    fn policy_input(&mut self, scores: &[Option<f32>]) -> Vec<f32> {
+        let mut c = self.scratch.contexts.pop().unwrap_or_default();
+        c.clear();
+        if let Some(f) = self.spec_group.first().and_then(|&g| self.features.get(g)) {
+            c.extend_from_slice(f);
+        }
+        c.extend(scores.iter().map(|s| s.unwrap_or(0.0)));
+        c
+    }
+
+    /// The slot's default, chosen without a policy (`out.reasons` already says why).
+    fn fallback(&mut self, si: usize, now_ms: f64, source: Source, out: &mut Choice) {
         let d = self.slots.get(si).map(|s| s.default_idx).unwrap_or(0);
-        let chosen = Chosen {
-            arm: d,
-            probability: 1.0,
-            source,
-            learn: false,
-            context: Vec::new(),
-            arms: Vec::new(),
-        };
-        self.record(si, chosen, scores, reasons, now_ms)
+        self.record(si, d, 1.0, source, Vec::new(), now_ms, out);
     }
 
+    /// Logs the decision as pending and fills in `out`'s id and choice.
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
         si: usize,
-        chosen: Chosen,
-        scores: Vec<Option<f32>>,
-        reasons: Vec<String>,
+        arm: usize,
+        probability: f64,
+        source: Source,
+        context: Vec<f32>,
         now_ms: f64,
-    ) -> Choice {
-        let Chosen {
-            arm,
-            probability,
-            source,
-            learn,
-            context,
-            arms,
-        } = chosen;
+        out: &mut Choice,
+    ) {
+        let learn = matches!(source, Source::Explore | Source::Exploit | Source::Rule);
         self.seq += 1;
-        let id = format!("{}-{}", self.id_prefix, self.seq);
         while self.pending.len() >= self.config.max_pending {
             self.close_oldest();
         }
+        out.decision_id.clear();
+        let _ = write!(out.decision_id, "{}-{}", self.id_prefix, self.seq);
+        // Room for any sequence number, so a recycled id never grows.
+        let room = self.id_prefix.len() + 21;
+        let mut id = self
+            .scratch
+            .ids
+            .pop()
+            .unwrap_or_else(|| String::with_capacity(room));
+        id.clear();
+        id.push_str(&out.decision_id);
         // `expire` closes from the front: the log stays in time order even when the host's
         // clock goes backwards (a decision is never older than the one before it), so no
         // expired decision hides behind a newer one — and a restore, which expires again,
         // finds exactly what the engine had.
         let ts = self.pending.back().map_or(now_ms, |p| p.ts.max(now_ms));
         self.pending.push_back(Pending {
-            id: id.clone(),
+            id,
             slot: si,
             arm,
             probability,
@@ -1393,16 +1444,10 @@ impl Engine {
                 s.count_shown(arm, learn, now_ms);
             }
         }
-        Choice {
-            decision_id: id,
-            slot: si,
-            arm,
-            probability,
-            source,
-            scores,
-            reasons,
-            arms,
-        }
+        out.slot = si;
+        out.arm = arm;
+        out.probability = probability;
+        out.source = source;
     }
 
     /// Closes decisions older than the reward window: reward 0 for the unrewarded.
@@ -1425,9 +1470,12 @@ impl Engine {
                     s.policy.update(p.arm, &ctx, 0.0, p.probability);
                 }
             }
+            self.scratch.keep_context(p.context);
             self.closed.push_back(p.id);
             while self.closed.len() > 1024 {
-                self.closed.pop_front();
+                if let Some(old) = self.closed.pop_front() {
+                    self.scratch.keep_id(old);
+                }
             }
         }
     }
