@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::decision::{Engine, EngineConfig, EngineOptions, Rejected, TrackReport};
+use crate::decision::{Choice, Engine, EngineConfig, EngineOptions, Rejected, TrackReport};
 use crate::error::{json_error, Error};
 use crate::event::EventInput;
 use crate::features::Context;
@@ -246,6 +246,8 @@ pub struct JsEngine {
     /// The config's strings as JS values, made on the first lean decision (see [`Views`]);
     /// shared with the other engines of a [`JsShared`].
     views: SharedViews,
+    /// The last decision's buffers, reused by the next (`Engine::choose_into`).
+    choice: Choice,
 }
 
 // A decision as one JS object literal from values made once: no JSON text, no JSON.parse, no
@@ -365,6 +367,7 @@ impl JsEngine {
             fixed_now,
             latest: std::cell::Cell::new(seen),
             views,
+            choice: Choice::default(),
         }
     }
 
@@ -540,12 +543,32 @@ impl JsEngine {
     /// `source`, and a smaller result to build.
     pub fn decide(&mut self, slot: &str, explain: Option<bool>) -> Result<JsValue, JsValue> {
         let now = self.now();
-        let c = self
+        let mut c = std::mem::take(&mut self.choice);
+        if let Err(e) = self
             .inner
-            .choose(slot, now, explain.unwrap_or(true))
-            .map_err(to_js)?;
+            .choose_into(slot, now, explain.unwrap_or(true), &mut c)
+        {
+            self.choice = c;
+            return Err(to_js(e));
+        }
+        match self.lean_decision(&c) {
+            Ok(Some(js)) => {
+                self.choice = c;
+                Ok(js)
+            }
+            Ok(None) => serialize(&self.inner.decision(c)),
+            Err(e) => {
+                self.choice = c;
+                Err(e)
+            }
+        }
+    }
+
+    /// The decision as one JS object from the values in [`Views`] (see `ew_decision`); `None`
+    /// for a decision that takes the JSON path (reasons, arms, a failed or fifth score).
+    fn lean_decision(&self, c: &Choice) -> Result<Option<JsValue>, JsValue> {
         if !c.reasons.is_empty() || !c.arms.is_empty() {
-            return serialize(&self.inner.decision(c));
+            return Ok(None);
         }
         if self.views.get().is_none() {
             let _ = self.views.set(Views::of(&self.inner)?);
@@ -557,7 +580,7 @@ impl JsEngine {
             .position(|s| *s == c.source)
             .and_then(|i| views.and_then(|v| v.sources.get(i)));
         let (Some(views), Some(v), Some(source)) = (views, variant, source) else {
-            return serialize(&self.inner.decision(c));
+            return Ok(None);
         };
         // A decision without reasons had every model's score (a failed model makes an `error`
         // default, which says why); anything else takes the JSON path.
@@ -566,13 +589,13 @@ impl JsEngine {
             || c.scores.len() > scores.len()
             || c.scores.iter().any(Option::is_none)
         {
-            return serialize(&self.inner.decision(c));
+            return Ok(None);
         }
         for (d, s) in scores.iter_mut().zip(&c.scores) {
             *d = s.map_or(f64::NAN, js_number);
         }
         let [s0, s1, s2, s3] = scores;
-        Ok(ew_decision(
+        Ok(Some(ew_decision(
             &c.decision_id,
             &v.fields,
             v.parse,
@@ -583,7 +606,7 @@ impl JsEngine {
             s2,
             s3,
             source,
-        ))
+        )))
     }
 
     /// Feeds the outcome (0..1) of a decision back to the policy.
