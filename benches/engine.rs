@@ -366,6 +366,30 @@ impl Variants {
         assert!(d.probability > 0.0 && d.probability <= 1.0);
     }
 
+    /// `check_lean` for a [`edgewise::Choice`] (indices into the config).
+    fn check_into(&self, slot: &str, e: &Engine, c: &edgewise::Choice) {
+        assert!(
+            c.arms.is_empty() && c.reasons.is_empty(),
+            "{slot}: explained"
+        );
+        let s = e.slot_configs().nth(c.slot);
+        assert!(s.is_some_and(|s| s.id == slot), "{slot}: slot {}", c.slot);
+        let n = self
+            .0
+            .iter()
+            .find(|(s, _)| s == slot)
+            .map_or(0, |(_, vs)| vs.len());
+        assert!(c.arm < n, "{slot}: arm {} of {n}", c.arm);
+        assert!(
+            matches!(c.source, Source::Explore | Source::Exploit),
+            "{slot}: the policy did not choose: {:?}",
+            c.source
+        );
+        assert!(c.scores.len() == 3 && c.scores.iter().all(Option::is_some));
+        assert!(c.probability > 0.0 && c.probability <= 1.0);
+        assert!(!c.decision_id.is_empty());
+    }
+
     /// `check` for `decide_with(.., false)`: no arms table, no reasons.
     fn check_lean(&self, slot: &str, d: &edgewise::Decision) {
         assert!(
@@ -582,6 +606,23 @@ fn decide(config: &EngineConfig, models: &[PropensityModel]) -> Vec<Case> {
         c.info = info.clone();
         cases.push(c);
     }
+
+    // The lean decide as the wasm binding makes it: `choose_into` one `Choice` kept across
+    // decisions (no `Decision` built): what "zero allocations per decide" is measured on.
+    let v = Variants::of(config);
+    let mut e = steady_engine(config, models, &v, 34);
+    let events: Vec<EventInput<'static>> = (0..64).map(|i| stream_event(i, NOW - 1.0)).collect();
+    let mut out = edgewise::Choice::default();
+    let mut c = looped("decide", "fresh_scores_choose_into", move |i| {
+        let i = i as usize;
+        e.track(&events[i % 64], NOW).expect("track");
+        let slot = SLOTS[i % 3];
+        e.choose_into(black_box(slot), NOW, false, &mut out)
+            .expect("decide failed");
+        v.check_into(slot, &e, &out);
+    });
+    c.info = info.clone();
+    cases.push(c);
 
     // decide with the scores cached (the 2nd and 3rd slot of a page).
     let v = Variants::of(config);
