@@ -253,19 +253,19 @@ pub struct JsEngine {
 // A decision as one JS object literal from values made once: no JSON text, no JSON.parse, no
 // UTF-8 decoding but the decision id's (JSON.parse of the ~300 B result was a quarter of a
 // lean decide in Node). `q` is the variant's `{slot, variant_id, kind, content, tags}` made once
-// per engine, spread first so the keys keep the order of the JSON results; an object content is
-// kept as its JSON text (`o`) and parsed for each decision, the tags copied, so every decision
-// owns what it holds. Up to four scores cross as plain numbers (the script include's glue needs
+// per engine, its fields copied into one literal in the order of the JSON results (a fixed shape:
+// faster than spreading `q`); an object content (`o`: an offer's flat object of texts) and the
+// tags are shallow-copied, so every decision owns what it holds. Up to four scores cross as plain numbers (the script include's glue needs
 // no array view); more models take the JSON path.
 #[wasm_bindgen(
-    inline_js = "export function ew_decision(i,q,o,p,n,a,b,e,f,r){const x=[a,b,e,f],m={};for(let j=0;j<n.length;j++)m[n[j]]=x[j];return{decision_id:i,...q,content:o?JSON.parse(q.content):q.content,tags:q.tags.slice(),probability:p,scores:m,source:r,reasons:[]}}"
+    inline_js = "export function ew_decision(i,q,o,p,n,a,b,e,f,r){const x=[a,b,e,f],m={};for(let j=0;j<n.length;j++)m[n[j]]=x[j];return{decision_id:i,slot:q.slot,variant_id:q.variant_id,kind:q.kind,content:o?{...q.content}:q.content,tags:q.tags.slice(),probability:p,scores:m,source:r,reasons:[]}}"
 )]
 extern "C" {
     #[allow(clippy::too_many_arguments)]
     fn ew_decision(
         id: &str,
         variant: &JsValue,
-        parse: bool,
+        copy: bool,
         probability: f64,
         names: &JsValue,
         s0: f64,
@@ -276,11 +276,11 @@ extern "C" {
     ) -> JsValue;
 }
 
-/// One variant's fixed fields as a JS object `{slot, variant_id, kind, content, tags}`: a text
-/// content itself, an object content as its JSON text (`parse`).
+/// One variant's fixed fields as a JS object `{slot, variant_id, kind, content, tags}`; `copy`
+/// when the content is an object (copied for each decision; a text is immutable).
 struct VariantJs {
     fields: JsValue,
-    parse: bool,
+    copy: bool,
 }
 
 /// The engine config's strings as JS values, made once per engine or per [`JsShared`].
@@ -299,29 +299,26 @@ impl Views {
         for s in engine.slot_configs() {
             let mut variants = Vec::with_capacity(s.variants.len());
             for v in &s.variants {
-                let (content, parse) = match &v.content {
-                    serde_json::Value::String(t) => (t.clone(), false),
-                    other => (other.to_string(), true),
-                };
+                let copy = v.content.is_object();
                 // A struct, not json!: the keys in the order of a decision's.
                 #[derive(Serialize)]
                 struct Fields<'a> {
                     slot: &'a str,
                     variant_id: &'a str,
                     kind: crate::decision::VariantKind,
-                    content: String,
+                    content: &'a serde_json::Value,
                     tags: &'a [String],
                 }
                 let fields = Fields {
                     slot: &s.id,
                     variant_id: &v.id,
                     kind: v.kind,
-                    content,
+                    content: &v.content,
                     tags: &v.tags,
                 };
                 variants.push(VariantJs {
                     fields: serialize(&fields)?,
-                    parse,
+                    copy,
                 });
             }
             slots.push(variants);
@@ -598,7 +595,7 @@ impl JsEngine {
         Ok(Some(ew_decision(
             &c.decision_id,
             &v.fields,
-            v.parse,
+            v.copy,
             c.probability,
             &views.names,
             s0,
