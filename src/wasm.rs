@@ -253,12 +253,12 @@ pub struct JsEngine {
 // A decision as one JS object literal from values made once: no JSON text, no JSON.parse, no
 // UTF-8 decoding but the decision id's (JSON.parse of the ~300 B result was a quarter of a
 // lean decide in Node). `q` is the variant's `{slot, variant_id, kind, content, tags}` made once
-// per engine, its fields copied into one literal in the order of the JSON results (a fixed shape:
-// faster than spreading `q`); an object content (`o`: an offer's flat object of texts) and the
-// tags are shallow-copied, so every decision owns what it holds. Up to four scores cross as plain numbers (the script include's glue needs
+// per engine, spread first so the keys keep the order of the JSON results; an object content
+// (`o`: an offer's flat object of texts, so a shallow copy is a full one) and the tags are
+// copied, so every decision owns what it holds. Up to four scores cross as plain numbers (the script include's glue needs
 // no array view); more models take the JSON path.
 #[wasm_bindgen(
-    inline_js = "export function ew_decision(i,q,o,p,n,a,b,e,f,r){const x=[a,b,e,f],m={};for(let j=0;j<n.length;j++)m[n[j]]=x[j];return{decision_id:i,slot:q.slot,variant_id:q.variant_id,kind:q.kind,content:o?{...q.content}:q.content,tags:q.tags.slice(),probability:p,scores:m,source:r,reasons:[]}}"
+    inline_js = "export function ew_decision(i,q,o,p,n,a,b,e,f,r){const x=[a,b,e,f],m={};for(let j=0;j<n.length;j++)m[n[j]]=x[j];return{decision_id:i,...q,content:o?{...q.content}:q.content,tags:q.tags.slice(),probability:p,scores:m,source:r,reasons:[]}}"
 )]
 extern "C" {
     #[allow(clippy::too_many_arguments)]
