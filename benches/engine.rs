@@ -8,7 +8,7 @@
 //! | `ingestion` | `Session::push` into a session at capacity; `Engine::track_many` of 1,000 events (reported per event); JSON text → `EventInput` → `Engine::track` (what the wasm `track` does) |
 //! | `features` | each shipped model's `FeatureSpec::extract_into` on a 40-event session |
 //! | `inference` | each shipped model's compiled program (what both wasm builds run), one row |
-//! | `decide` | 3 models, 3 slots × 8 variants, SquareCB: a new event then `decide` (features + 3 models + rules + policy); `decide` with the scores cached; a page (1 event + the 3 slots) |
+//! | `decide` | 3 models, 3 slots × 8 variants, SquareCB: a new event then `decide` (features + 3 models + rules + policy), explained and lean, and `choose_into` with one kept `Choice` (the wasm binding's call); `decide` with the scores cached; a page (1 event + the 3 slots) |
 //! | `reward` | `Engine::reward` of a decision the policy made (a ridge update) |
 //! | `snapshot`, `restore` | a visit (40 events, 10 pages, some rewards) and a full engine (512 events, 256 pending decisions) |
 //!

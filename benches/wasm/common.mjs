@@ -380,8 +380,8 @@ export function modelsFor(build, files, names = MODEL_NAMES) {
 
 /** Iteration counts: the full run, and --quick for trying the harness (not for numbers). */
 export const ITERATIONS = {
-  full: { decide: 20_000, decideWarm: 2_000, scores: 10_000, scoresWarm: 1_000, ort: 5_000, ortWarm: 500, rounds: 5, roundMs: 250, rows: 256, cold: 5, events: 1_000_000 },
-  quick: { decide: 2_000, decideWarm: 300, scores: 1_000, scoresWarm: 200, ort: 500, ortWarm: 100, rounds: 2, roundMs: 100, rows: 64, cold: 2, events: 100_000 },
+  full: { decide: 20_000, decideWarm: 2_000, scores: 10_000, scoresWarm: 1_000, ort: 5_000, ortWarm: 500, rounds: 5, roundMs: 250, rows: 256, cold: 5, events: 1_000_000, sideRounds: 8, sideDecide: 3_000, sideOrt: 1_000, sideWarm: 300 },
+  quick: { decide: 2_000, decideWarm: 300, scores: 1_000, scoresWarm: 200, ort: 500, ortWarm: 100, rounds: 2, roundMs: 100, rows: 64, cold: 2, events: 100_000, sideRounds: 2, sideDecide: 500, sideOrt: 200, sideWarm: 100 },
 };
 
 /** Ingestion, decide and scores() for one build (module `ew`). */

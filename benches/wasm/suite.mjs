@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ITERATIONS, MODEL_NAMES, compare, median, runEngineSuite, runOrtSuite } from './common.mjs';
+import { ITERATIONS, MODEL_NAMES, benchDecide, benchOrt, collectFeatureRows, compare, median, modelsFor, runEngineSuite, runOrtSuite } from './common.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -84,6 +84,8 @@ export async function runNodeSuite({ quick = false, quiet = false } = {}) {
     ...(await runOrtSuite(ort, full, files, config, it, log)),
   };
   out.comparison = compare(out.builds, out.ort.models);
+  log(`side by side: ${it.sideRounds} interleaved rounds of decide (full, lite) and ort session.run`);
+  out.side_by_side = await sideBySide(ort, files, config, out.ort.models, it, log);
 
   // Cold start: a fresh Node process per measurement, one after the other, cases interleaved.
   log(`cold start (${it.cold} fresh processes per case)`);
@@ -130,6 +132,44 @@ export async function runNodeSuite({ quick = false, quiet = false } = {}) {
   out.memory = {};
   for (const build of ['full', 'lite']) out.memory[build] = child([path.join(root, 'benches/wasm/memory.mjs'), build, '--events', String(it.events)], { timeout: 300_000 });
   return out;
+}
+
+/**
+ * The decide-vs-ort ratio measured side by side: rounds that run decide (full, then lite) and
+ * ort's cheapest model right after each other, so each round's ratio compares the same minute of
+ * this shared machine (whose speed for wasm work drifts by up to 2x between minutes); the
+ * target reads the median of the per-round ratios.
+ */
+async function sideBySide(ort, files, config, ortModels, it, log) {
+  const ok = Object.values(ortModels).filter((m) => !m.skipped).sort((a, b) => a.run.p50_us - b.run.p50_us);
+  if (!ok.length) return { skipped: 'ort ran no model' };
+  const name = ok[0].model;
+  const full = require(path.join(root, PKG.full, 'edgewise.js'));
+  const scoreNames = MODEL_NAMES.map((n) => files[n].manifest.score);
+  const rows = collectFeatureRows(full, config, modelsFor('full', files), scoreNames, { n: it.rows }).rows;
+  const ews = Object.fromEntries(['full', 'lite'].map((b) => [b, require(path.join(root, PKG[b], 'edgewise.js'))]));
+  const rounds = [];
+  for (let r = 0; r < it.sideRounds; r++) {
+    const round = {};
+    for (const b of ['full', 'lite']) {
+      const d = benchDecide(ews[b], config, modelsFor(b, files), { iterations: it.sideDecide, warmup: it.sideWarm, seed: 7 + r });
+      round[b] = { p50_us: d.p50_us, p99_us: d.p99_us };
+    }
+    const o = await benchOrt(ort, name, files[name].onnx, files[name].manifest, rows, files[name].manifest.score, { iterations: it.sideOrt, warmup: it.ortWarm });
+    if (o.skipped) return { skipped: o.reason };
+    round.ort = { p50_us: o.run.p50_us, p99_us: o.run.p99_us };
+    for (const b of ['full', 'lite']) round[b].ratio = +(o.run.p50_us / round[b].p50_us).toFixed(2);
+    rounds.push(round);
+    log(`side by side ${r + 1}: decide full ${round.full.p50_us} µs, lite ${round.lite.p50_us} µs, ort ${name} ${o.run.p50_us} µs`);
+  }
+  const med = (xs) => +median(xs).toFixed(2);
+  return {
+    model: name,
+    method: `${it.sideRounds} rounds, each: decide(slot, false) after a new event x ${it.sideDecide} on full, then on lite (as in decide above), then ort session.run of ${name} (ort's cheapest model in the main run; a new session each round) x ${it.sideOrt}; warm-up: ${it.sideWarm} decides, ${it.ortWarm} runs; ratio = ort p50 / decide p50 within the round`,
+    rounds,
+    median: Object.fromEntries(['full', 'lite'].map((b) => [b, { ratio: med(rounds.map((x) => x[b].ratio)), decide_p50_us: med(rounds.map((x) => x[b].p50_us)), decide_p99_us: med(rounds.map((x) => x[b].p99_us)) }])),
+    ort_p50_us: med(rounds.map((x) => x.ort.p50_us)),
+  };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
