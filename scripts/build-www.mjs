@@ -51,6 +51,8 @@ const importNamed = (fns, name) => fns[name] || fns[name.slice(0, -17)] || fns[n
  * 6. The `TextEncoder.encodeInto` polyfill goes: every browser that compiles our module (it uses
  *    reference types and bulk memory: Chrome 96, Firefox 79, Safari 15) has `encodeInto`
  *    (Chrome 74, Firefox 66, Safari 14.1).
+ * 7. `Engine.measurementCounts` goes (with the Float64Array helpers only it used): the edge
+ *    worker's JSON-free form of `measurementPayload`, which a page keeps (~75 B of gzip).
  */
 function adaptGlue(src) {
   const fail = (what) => {
@@ -121,6 +123,8 @@ function adaptGlue(src) {
   cut('    setNow(now) {', '\n    }\n', 'Engine.setNow');
   // 6.
   cut("if (!('encodeInto' in cachedTextEncoder)) {", '\n}\n', 'the encodeInto polyfill');
+  // 7.
+  cut('    measurementCounts() {', '\n    }\n', 'Engine.measurementCounts');
   if (!src.includes('cachedTextEncoder.encodeInto(')) fail('passStringToWasm0 does not use encodeInto');
   return src;
 }

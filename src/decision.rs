@@ -1613,6 +1613,26 @@ impl Engine {
         profile::gate_json(&self.effective, Outbound::Measurement(&m))
     }
 
+    /// [`Engine::measurement_payload`]'s numbers without its JSON, through the same gate:
+    /// `[shown, reward]` of every variant, slot by slot in config order (`2 × Σ variants`
+    /// numbers). For hosts that know the config's names and ask often (the edge worker, twice
+    /// a request).
+    pub fn measurement_counts(&self) -> Result<Vec<f64>, Refusal> {
+        let mut counts = Vec::with_capacity(self.slots.iter().map(|s| 2 * s.outcomes.len()).sum());
+        for o in self.slots.iter().flat_map(|s| &s.outcomes) {
+            counts.extend_from_slice(o);
+        }
+        match profile::gate(&self.effective, Outbound::MeasurementCounts(counts))? {
+            Released::Counts(c) => Ok(c),
+            _ => Err(Refusal {
+                code: "internal",
+                missing: "",
+                denied_by: Vec::new(),
+                message: "the gate released something else for measurement counts".into(),
+            }),
+        }
+    }
+
     /// The compact profile (what a sync sends).
     pub fn profile(&mut self, now_ms: f64) -> Profile {
         let (scores, _) = if check_now(now_ms).is_ok() {

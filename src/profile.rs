@@ -105,6 +105,10 @@ pub enum Outbound<'a> {
     },
     Sync(&'a Profile),
     Measurement(&'a Measurement),
+    /// The numbers of a [`Measurement`] without its text: `[shown, reward]` of every variant,
+    /// slot by slot in config order (for a host that already knows the names, like the edge
+    /// worker). The same purpose and refusal as `Measurement`.
+    MeasurementCounts(Vec<f64>),
 }
 
 /// What the gate let out.
@@ -112,6 +116,7 @@ pub enum Outbound<'a> {
 pub enum Released {
     Snapshot { bytes: Vec<u8>, scope: Scope },
     Json(String),
+    Counts(Vec<f64>),
 }
 
 /// Where a snapshot may be kept under these purposes.
@@ -157,6 +162,17 @@ pub fn gate(effective: &Effective, out: Outbound<'_>) -> Result<Released, Refusa
             &effective.receipt.measurement.denied_by,
             m,
         ),
+        Outbound::MeasurementCounts(counts) => {
+            if p.measurement {
+                Ok(Released::Counts(counts))
+            } else {
+                Err(refusal(
+                    "measurement_refused",
+                    "measurement",
+                    &effective.receipt.measurement.denied_by,
+                ))
+            }
+        }
     }
 }
 
@@ -178,8 +194,8 @@ fn send<T: Serialize>(
 pub fn gate_json(effective: &Effective, out: Outbound<'_>) -> Result<String, Refusal> {
     match gate(effective, out)? {
         Released::Json(s) => Ok(s),
-        Released::Snapshot { .. } => Err(internal(
-            "the gate released a snapshot for a JSON output".into(),
+        Released::Snapshot { .. } | Released::Counts(_) => Err(internal(
+            "the gate released something else for a JSON output".into(),
         )),
     }
 }

@@ -713,6 +713,14 @@ impl JsEngine {
         gated(self.inner.measurement_payload(now))
     }
 
+    /// `measurementPayload`'s numbers as a `Float64Array` — `[shown, reward]` of every
+    /// variant, slot by slot in config order — or `undefined` when the measurement purpose is
+    /// refused (`measurementPayload` says by whom). No JSON either way.
+    #[wasm_bindgen(js_name = measurementCounts)]
+    pub fn measurement_counts(&self) -> Option<Vec<f64>> {
+        self.inner.measurement_counts().ok()
+    }
+
     /// Everything held about the visitor, as readable JSON (GDPR access).
     #[wasm_bindgen(js_name = exportProfile)]
     pub fn export_profile(&mut self) -> Result<JsValue, JsValue> {

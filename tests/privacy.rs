@@ -366,6 +366,22 @@ fn the_export_holds_everything_and_no_raw_text() {
     // Measurement: aggregates only, and only with its purpose.
     let m = e.measurement_payload(T0 + 3_000.0).unwrap();
     assert!(!m.contains(e.pseudonym().unwrap()));
+    // Its numbers without the JSON (the edge worker's form): the same counts, in config order.
+    let counts = e.measurement_counts().unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&m).unwrap();
+    let from_json: Vec<f64> = parsed["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["variants"].as_array().unwrap().clone())
+        .flat_map(|v| [v["shown"].as_f64().unwrap(), v["reward"].as_f64().unwrap()])
+        .collect();
+    assert_eq!(counts, from_json);
+    assert_eq!(
+        counts.iter().step_by(2).sum::<f64>(),
+        1.0,
+        "one decision shown"
+    );
     e.set_consent(
         Purposes {
             measurement: false,
@@ -376,6 +392,11 @@ fn the_export_holds_everything_and_no_raw_text() {
     assert_eq!(
         e.measurement_payload(T0 + 4_000.0).unwrap_err().code,
         "measurement_refused"
+    );
+    let refused = e.measurement_counts().unwrap_err();
+    assert_eq!(
+        (refused.code, refused.missing),
+        ("measurement_refused", "measurement")
     );
 }
 

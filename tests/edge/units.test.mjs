@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { deviceClass, referrerClass, hourOfDay, compileRoutes, pathEvents } from "../../www/edge/src/context.js";
 import { parseCookies, readConsent } from "../../www/edge/src/state.js";
-import { outcomes, outcomeDelta, validDelta, capPriors, withPriors } from "../../www/edge/src/priors.js";
+import { outcomes, outcomeKeys, outcomeDelta, validDelta, capPriors, withPriors } from "../../www/edge/src/priors.js";
 import { hasSlotMarker, slotTable } from "../../www/edge/src/rewrite.js";
 import { CONFIG, MOBILE_UA, DESKTOP_UA, ROOT } from "./harness.mjs";
 import fs from "node:fs";
@@ -64,21 +64,15 @@ test("cookies and the consent contract", () => {
 });
 
 test("deltas, validation, the prior cap, and merging priors into the config", () => {
-  const payload = (o) => ({
-    ok: true,
-    payload: JSON.stringify({
-      version: 1,
-      outcomes: Object.entries(o).map(([slot, vs]) => ({
-        slot,
-        variants: Object.entries(vs).map(([variant, [shown, reward]]) => ({ variant, shown, reward })),
-      })),
-    }),
-  });
-  const before = outcomes(payload({ hero: { a: [3, 1], b: [2, 0] } }));
-  const after = outcomes(payload({ hero: { a: [4, 2], b: [2, 0] }, offer: { x: [1, 0] } }));
+  // What measurementCounts() returns for a config: [shown, reward] per variant, in its order.
+  const keys = outcomeKeys({ slots: [{ id: "hero", variants: [{ id: "a" }, { id: "b" }] }, { id: "offer", variants: [{ id: "x" }] }] });
+  assert.deepEqual(keys, ["hero\u0000a", "hero\u0000b", "offer\u0000x"]);
+  const before = outcomes(Float64Array.of(3, 1, 2, 0, 0, 0), keys);
+  const after = outcomes(Float64Array.of(4, 2, 2, 0, 1, 0), keys);
   assert.deepEqual(outcomeDelta(before, after), { hero: { a: { trials: 1, reward: 1 } }, offer: { x: { trials: 1, reward: 0 } } });
   assert.equal(outcomeDelta(after, after), null);
-  assert.equal(outcomes({ ok: false, refusal: {} }), null);
+  assert.equal(outcomes(undefined, keys), null, "refused: nothing to pool");
+  assert.equal(outcomes(Float64Array.of(1, 0), keys), null, "counts of another config: nothing to pool");
   assert.throws(() => validDelta({ __proto__x: 1, "bad slot": {} }), /bad slot/);
   assert.throws(() => validDelta(JSON.parse('{"__proto__": {"a": {"trials": 1, "reward": 0}}}')), /bad slot/);
   assert.throws(() => validDelta({ s: { v: { trials: -1, reward: 0 } } }), /bad counts/);

@@ -4,7 +4,7 @@
 // Why a Durable Object: each object runs single-threaded, so the read-modify-write of a total
 // cannot interleave with another — posts from any number of isolates at once lose nothing
 // (Workers KV is last-write-wins per key, and would drop concurrent increments). A visitor's
-// contribution is the *delta* of its engine's `measurementPayload()` over one request (new
+// contribution is the *delta* of its engine's `measurementCounts()` over one request (new
 // exposures, new rewards), so restored state is never counted twice. An isolate sums its
 // requests' deltas for POOL_FLUSH_MS (default 1 s) and posts the sum once (the flush runs in
 // the first request's waitUntil); PRIOR_SHARDS > 1 spreads posts over several objects (a
@@ -24,14 +24,20 @@ function finiteNonNegative(x) {
   return typeof x === "number" && Number.isFinite(x) && x >= 0;
 }
 
-/** `measurementPayload()` result → Map("slot\0variant" → [shown, reward]), or null (refused). */
-export function outcomes(result) {
-  if (!result || result.ok !== true || typeof result.payload !== "string") return null;
+/** Each variant's key ("slot\0variant") in the order of the engine's `measurementCounts()`. */
+export function outcomeKeys(config) {
+  return (config.slots || []).flatMap((s) => (s.variants || []).map((v) => `${s.id}\u0000${v.id}`));
+}
+
+/**
+ * `measurementCounts()` (a Float64Array of `[shown, reward]` per variant, or undefined when the
+ * measurement purpose is refused) → Map("slot\0variant" → [shown, reward]); null when refused
+ * or when the counts do not fit `keys` (then nothing is pooled).
+ */
+export function outcomes(counts, keys) {
+  if (!counts || counts.length !== 2 * keys.length) return null;
   const out = new Map();
-  const p = JSON.parse(result.payload);
-  for (const s of p.outcomes || []) {
-    for (const v of s.variants || []) out.set(`${s.slot}\u0000${v.variant}`, [v.shown || 0, v.reward || 0]);
-  }
+  for (let i = 0; i < keys.length; i++) out.set(keys[i], [counts[2 * i], counts[2 * i + 1]]);
   return out;
 }
 

@@ -29,7 +29,7 @@ import {
 } from "./state.js";
 import { requestContext, compileRoutes, pathEvents } from "./context.js";
 import { hasSlotMarker, slotTable, rewriteHtml } from "./rewrite.js";
-import { outcomes, outcomeDelta, addInto, capPriors, withPriors, postDelta, readTotals } from "./priors.js";
+import { outcomes, outcomeKeys, outcomeDelta, addInto, capPriors, withPriors, postDelta, readTotals } from "./priors.js";
 import { PriorStore } from "./store.js";
 
 export { PriorStore };
@@ -135,6 +135,8 @@ async function loadRuntime(env) {
     modelNames,
     nothingWithout: { silent, refused },
     slots: slotTable(config),
+    // measurementCounts() order: the pooled deltas are keyed without any JSON per request.
+    outcomeKeys: outcomeKeys(config),
     routes: compileRoutes(manifest.routes),
   };
 }
@@ -346,7 +348,7 @@ async function personalize(request, url, env, ctx, upstream, bytes) {
   try {
     engine.setContext(requestContext(request, url, now));
     engine.trackMany(pathEvents(rt.routes, url.pathname));
-    const before = poolable && restored ? outcomes(engine.measurementPayload()) : null;
+    const before = poolable && restored ? outcomes(engine.measurementCounts(), rt.outcomeKeys) : null;
     if (hasSlots) {
       const r = await rewriteHtml(bytes, upstream.headers.get("content-type"), rt.slots, (slot) =>
         engine.decide(slot, false),
@@ -354,7 +356,7 @@ async function personalize(request, url, env, ctx, upstream, bytes) {
       if (r.errors.length) throw new Error(r.errors[0]);
       if (r.decisions.size) body = r.body;
     }
-    const after = poolable ? outcomes(engine.measurementPayload()) : null;
+    const after = poolable ? outcomes(engine.measurementCounts(), rt.outcomeKeys) : null;
     setCookie = await stateCookieFor(engine, key, hadState, env, url, now);
     pool(env, ctx, consent, before, after);
   } finally {
@@ -494,14 +496,14 @@ async function rewardEndpoint(request, url, env, ctx) {
         "set-cookie": stateCookieHeader(null, 0, url.protocol === "https:"),
       });
     }
-    const before = outcomes(engine.measurementPayload());
+    const before = outcomes(engine.measurementCounts(), rt.outcomeKeys);
     try {
       engine.reward(input.decision_id, input.value);
     } catch (e) {
       const code = (e && e.code) || "invalid_argument";
       return json({ ok: false, code, message: reason(e) }, REWARD_STATUS[code] || 400);
     }
-    const after = outcomes(engine.measurementPayload());
+    const after = outcomes(engine.measurementCounts(), rt.outcomeKeys);
     const setCookie = await stateCookieFor(engine, key, hadState, env, url, now);
     const pooled = pool(env, ctx, consent, before, after);
     return json({ ok: true, pooled }, 200, setCookie ? { "set-cookie": setCookie } : {});
