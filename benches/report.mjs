@@ -99,6 +99,7 @@ function engineTable(env, res, log) {
     if (p.skipped) continue;
     log(`    ${n.padEnd(13)} ort run vs our scores() one model: full ${ratio(p.ratio_vs_scores_one_model)}, lite ${ratio(q.ratio_vs_scores_one_model)} | vs the model's marginal cost (${us(p.ours_model_marginal_us)} / ${us(q.ours_model_marginal_us)} µs): ${ratio(p.ratio_vs_model_marginal)}, ${ratio(q.ratio_vs_model_marginal)} | vs our whole decide: ${ratio(p.ratio_vs_decide)}, ${ratio(q.ratio_vs_decide)} (p99: ${ratio(p.ratio_p99_vs_decide)}, ${ratio(q.ratio_p99_vs_decide)})`);
   }
+  if (res.control) log(`  ${'control: fixed pure-JS work, no wasm (the machine\'s own tail)'.padEnd(58)}${lat(res.control)}`);
   const sb = res.side_by_side;
   if (sb && !sb.skipped) {
     log(`  side by side (${sb.rounds.length} interleaved rounds; p50 µs decide full / lite / ort ${sb.model}, ratios):`);
@@ -166,6 +167,10 @@ export function markdown(r) {
     const c = res.comparison;
     L.push('');
     L.push(`ort \`session.run\` ÷ ours (${c.stat === 'p50_us' ? 'medians' : 'trimmed means'}; full build): ${MODEL_NAMES.filter((m) => !c.full.per_model[m].skipped).map((m) => `${m} ${ratio(c.full.per_model[m].ratio_vs_scores_one_model)} vs \`scores()\` with that model (features + model + crossing), ${ratio(c.full.per_model[m].ratio_vs_model_marginal)} vs the model's own marginal cost, ${ratio(c.full.per_model[m].ratio_vs_decide)} vs our whole \`decide\``).join('; ')}.`);
+    if (res.control) {
+      L.push('');
+      L.push(`The machine's own tail: a fixed pure-JS workload with no wasm and no allocation, timed per call the same way, measured ${lat(res.control)} µs (p50 / p99 / p99.9) — its p99 − p50 is what this machine adds to any per-call p99 here.`);
+    }
     const sb = res.side_by_side;
     if (sb && !sb.skipped) {
       L.push('');

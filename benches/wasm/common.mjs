@@ -256,6 +256,33 @@ export function benchDecide(ew, config, models, { iterations = 20_000, warmup = 
 }
 
 /**
+ * The machine's own tail: a fixed pure-JS workload (no wasm, no allocation) of about a decide's
+ * length, timed per call like decide. Its p50 → p99 spread is what this machine adds to any
+ * per-call percentile (timer ticks, the hypervisor), not what the code under test does.
+ */
+export function benchControl({ iterations = 20_000, warmup = 2_000, length = 600 } = {}) {
+  const xs = new Float64Array(length).map((_, i) => i * 0.5);
+  const work = () => {
+    let s = 0;
+    for (let k = 0; k < 3; k++) for (let i = 0; i < xs.length; i++) s += Math.sqrt(xs[i] + k);
+    return s;
+  };
+  const samples = new Float64Array(iterations);
+  let sink = 0;
+  for (let i = 0; i < warmup + iterations; i++) {
+    const a = clock();
+    sink += work();
+    const t = clock() - a;
+    if (i >= warmup) samples[i - warmup] = t;
+  }
+  if (!(sink > 0)) throw new Error('control workload gave no result');
+  return {
+    ...summarize(samples),
+    method: `a fixed pure-JS loop (3 x ${length} sqrt-adds, no allocation) timed per call like decide; ${warmup} warm-up calls`,
+  };
+}
+
+/**
  * scores() latency: after a new event (untimed) scores() recomputes features + every model;
  * without one it returns the cached scores. `config` null = MINIMAL_CONFIG.
  */

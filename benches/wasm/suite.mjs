@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ITERATIONS, MODEL_NAMES, benchDecide, benchOrt, collectFeatureRows, compare, median, modelsFor, runEngineSuite, runOrtSuite } from './common.mjs';
+import { ITERATIONS, MODEL_NAMES, benchControl, benchDecide, benchOrt, collectFeatureRows, compare, median, modelsFor, runEngineSuite, runOrtSuite } from './common.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -64,6 +64,9 @@ export async function runNodeSuite({ quick = false, quiet = false } = {}) {
   const config = demoConfig();
   const out = { iterations: it, quick, models: MODEL_NAMES, config: 'www/demo/config.json with holdout 0 (3 slots, SquareCB policy)', builds: {} };
 
+  // First, before any wasm or ort is loaded: what the machine adds to a per-call percentile.
+  log('control: a fixed pure-JS workload timed like decide');
+  out.control = benchControl({ iterations: it.decide, warmup: it.decideWarm });
   for (const build of ['full', 'lite']) {
     const ew = require(path.join(root, PKG[build], 'edgewise.js'));
     if (ew.build() !== build) throw new Error(`${PKG[build]} says build() = ${ew.build()}`);
