@@ -24,6 +24,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { buildModules, buildAssets, writeCapnp, WORKERD, ROOT, randomSecret } from "../../scripts/edge-build.mjs";
 import { freePort } from "../../tests/edge/harness.mjs";
+import { FULL, returningCookie, returningState, sleep, waitFor } from "./common.mjs";
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -34,9 +35,7 @@ const CONNECTIONS = Number(arg("--connections", 8));
 const ROUNDS = Number(arg("--rounds", 2));
 const LAT_DURATION = Number(arg("--latency-duration", 5));
 const JSON_OUT = arg("--json", path.join(ROOT, "target/edge-bench.json"));
-const FULL = "ew_consent=storage.personalization.measurement";
 const CLK_TCK = 100; // getconf CLK_TCK on Linux
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function cpuTicks(pid) {
   // /proc/<pid>/stat: fields 14 and 15 (utime, stime) after the ")" that ends the command name.
@@ -45,21 +44,6 @@ function cpuTicks(pid) {
   return Number(f[11]) + Number(f[12]);
 }
 
-async function waitFor(url, child, what) {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${what} exited`);
-    try {
-      const r = await fetch(url);
-      await r.arrayBuffer();
-      if (r.ok) return;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${what} did not start`);
-    await sleep(200);
-  }
-}
 
 function start(cmd, args, what) {
   const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -113,15 +97,10 @@ try {
   }
 
   // A returning visitor's cookie after 10 page views.
-  let state = null;
-  for (let i = 0; i < 10; i++) {
-    const r = await fetch(workers.personalize.url + "/", { headers: { cookie: state ? `${FULL}; ew_state=${state}` : FULL } });
-    await r.arrayBuffer();
-    const c = r.headers.getSetCookie().find((x) => x.startsWith("ew_state="));
-    state = c.slice(9, c.indexOf(";"));
-  }
+  const state = await returningState(workers.personalize.url + "/");
+  if (!state) throw new Error("the personalizing worker set no state cookie in 10 page views");
   const scenarios = {
-    returning: { cookie: `${FULL}; ew_state=${state}` },
+    returning: { cookie: returningCookie(state) },
     new: { cookie: FULL },
     context: { cookie: "ew_consent=personalization" },
     anonymous: {},

@@ -17,6 +17,7 @@ import autocannon from "autocannon";
 import { buildModules, buildAssets, writeCapnp, WORKERD, randomSecret } from "../../scripts/edge-build.mjs";
 import { startOrigin } from "../../scripts/edge-origin.mjs";
 import { freePort } from "../../tests/edge/harness.mjs";
+import { returningCookie, returningState, sleep, waitFor } from "./common.mjs";
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -24,8 +25,6 @@ const arg = (name, dflt) => {
 };
 const DURATION = Number(arg("--duration", 8));
 const ROUNDS = Number(arg("--rounds", 3));
-const FULL = "ew_consent=storage.personalization.measurement";
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const patch = (from, to) => (src) => {
   if (!src.includes(from)) throw new Error(`patch no longer applies: ${from.slice(0, 60)}…`);
@@ -47,10 +46,10 @@ const VARIANTS = {
   "no HTMLRewriter": {
     worker: patch(
       `const r = await rewriteHtml(bytes, upstream.headers.get("content-type"), rt.slots, (slot) =>
-        engine.decide(slot),
+        engine.decide(slot, false),
       );`,
       `const r = { errors: [], decisions: new Map([["x", 1]]), body: bytes };
-      for (const slot of ["hero-headline", "layout", "offer"]) engine.decide(slot);`,
+      for (const slot of ["hero-headline", "layout", "offer"]) engine.decide(slot, false);`,
     ),
   },
   "no cookie sealing": {
@@ -85,23 +84,8 @@ try {
       writeCapnp(dir, [{ name: "b", port, origin: origin.url, secret: randomSecret(), assets, mode: v.mode }]);
       const child = spawn(WORKERD, ["serve", path.join(dir, "config.capnp")], { stdio: ["ignore", "ignore", "inherit"] });
       const url = `http://127.0.0.1:${port}/`;
-      for (let t = 0; ; t++) {
-        if (child.exitCode !== null || t > 600) throw new Error(`workerd (${name}) did not start`);
-        try {
-          await (await fetch(url + "edgewise/health")).arrayBuffer();
-          break;
-        } catch {
-          await sleep(200);
-        }
-      }
-      let state = null;
-      for (let i = 0; i < 10; i++) {
-        const r = await fetch(url, { headers: { cookie: state ? `${FULL}; ew_state=${state}` : FULL } });
-        await r.arrayBuffer();
-        const c = r.headers.getSetCookie().find((x) => x.startsWith("ew_state="));
-        if (c) state = c.slice(9, c.indexOf(";"));
-      }
-      const headers = { cookie: state ? `${FULL}; ew_state=${state}` : FULL };
+      await waitFor(url + "edgewise/health", child, `workerd (${name})`);
+      const headers = { cookie: returningCookie(await returningState(url)) };
       await new Promise((r) => autocannon({ url, headers, duration: 2, connections: 4 }, r));
       const t0 = cpuTicks(child.pid);
       const res = await new Promise((resolve, reject) =>

@@ -20,6 +20,7 @@ import autocannon from "autocannon";
 import { buildModules, buildAssets, writeCapnp, WORKERD, ROOT, randomSecret } from "../../scripts/edge-build.mjs";
 import { startOrigin } from "../../scripts/edge-origin.mjs";
 import { freePort } from "../../tests/edge/harness.mjs";
+import { returningCookie, returningState, waitFor } from "./common.mjs";
 
 // Node 20 has WebSocket behind a flag: run again with it.
 if (typeof WebSocket === "undefined") {
@@ -36,8 +37,6 @@ async function main() {
   };
   const DURATION = Number(arg("--duration", 6));
   const INTERVAL = Number(arg("--interval-us", 50));
-  const FULL = "ew_consent=storage.personalization.measurement";
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
   // The full variant with names: the same cargo build as `make wasm` (wasm-pack.toml's `full`).
   const pkg = path.join(ROOT, "target/edge-profile/pkg");
@@ -61,25 +60,11 @@ async function main() {
       stdio: ["ignore", "ignore", "inherit"],
     });
     const url = `http://127.0.0.1:${port}/`;
-    for (let t = 0; ; t++) {
-      if (child.exitCode !== null || t > 600) throw new Error("workerd did not start");
-      try {
-        await (await fetch(url + "edgewise/health")).arrayBuffer();
-        break;
-      } catch {
-        await sleep(200);
-      }
-    }
+    await waitFor(url + "edgewise/health", child, "workerd");
     // A returning visitor: the state cookie of 10 earlier pages.
-    let state = null;
-    for (let i = 0; i < 10; i++) {
-      const r = await fetch(url, { headers: { cookie: state ? `${FULL}; ew_state=${state}` : FULL } });
-      await r.arrayBuffer();
-      const c = r.headers.getSetCookie().find((x) => x.startsWith("ew_state="));
-      if (c) state = c.slice(9, c.indexOf(";"));
-    }
-    if (!state) throw new Error("no state cookie after 10 pages");
-    const headers = { cookie: `${FULL}; ew_state=${state}` };
+    const state = await returningState(url);
+    if (!state) throw new Error("the worker set no state cookie in 10 page views");
+    const headers = { cookie: returningCookie(state) };
     const load = (duration) =>
       new Promise((resolve, reject) => autocannon({ url, headers, duration, connections: 4 }, (e, r) => (e ? reject(e) : resolve(r))));
     await load(2); // warm-up: the JIT settles
