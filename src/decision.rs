@@ -856,12 +856,23 @@ impl Engine {
     }
 
     /// An IAB TCF v2.2 TC string from the CMP. A string that does not decode (or has policy
-    /// version < 4) is an error *and* counts as "no consent" from TCF.
+    /// version < 4) is an error *and* counts as "no consent" from TCF — which may wipe what
+    /// was kept: a host that stores state takes the change from [`Engine::set_tcf_reporting`].
     pub fn set_tcf(&mut self, tc_string: &str, now_ms: f64) -> Result<ConsentChange, Error> {
-        match self.consent_update(now_ms, |c, t| c.set_tcf(tc_string, t)) {
+        match self.set_tcf_reporting(tc_string, now_ms) {
             (change, None) => Ok(change),
             (_, Some(e)) => Err(e),
         }
+    }
+
+    /// [`Engine::set_tcf`], returning the change also when the string is refused (then TCF
+    /// allows nothing: `wiped` and `delete_keys` say what the host must delete).
+    pub fn set_tcf_reporting(
+        &mut self,
+        tc_string: &str,
+        now_ms: f64,
+    ) -> (ConsentChange, Option<Error>) {
+        self.consent_update(now_ms, |c, t| c.set_tcf(tc_string, t))
     }
 
     /// TCF no longer applies (`gdprApplies: false`) or the CMP is gone.

@@ -653,12 +653,22 @@ impl JsEngine {
     }
 
     /// An IAB TCF v2.2 TC string (from `__tcfapi('addEventListener', …)`). Throws
-    /// `consent_invalid_tcf` for a string that does not decode; TCF then allows nothing.
+    /// `consent_invalid_tcf` for a string that does not decode; TCF then allows nothing, and the
+    /// error's `change` is that consent change (its `delete_keys` are still to be deleted).
     #[wasm_bindgen(js_name = setTcf)]
     pub fn set_tcf(&mut self, tc_string: &str) -> Result<JsValue, JsValue> {
         let now = self.now();
-        let change = self.inner.set_tcf(tc_string, now).map_err(to_js)?;
-        serialize(&change)
+        let (change, error) = self.inner.set_tcf_reporting(tc_string, now);
+        let change = serialize(&change)?;
+        match error {
+            None => Ok(change),
+            Some(e) => {
+                let err = to_js(e);
+                // Setting a property on a fresh Error object cannot fail.
+                let _ = js_sys::Reflect::set(&err, &JsValue::from_str("change"), &change);
+                Err(err)
+            }
+        }
     }
 
     /// TCF does not apply (`gdprApplies: false`).

@@ -450,6 +450,16 @@ fn a_malformed_tc_string_is_an_error_and_allows_nothing() {
     assert_eq!(err.code(), "consent_invalid_tcf");
     assert!(err.to_string().contains("tcf_"), "{err}");
     assert_eq!(e.consent(), Purposes::default());
+    // The refusal still changed consent: storage went, so what was kept must be deleted —
+    // set_tcf_reporting gives the host that change with the error.
+    let mut e = engine(no_holdout());
+    e.set_consent(ALL, T0 + 2_000.0);
+    assert!(e.pseudonym().is_some());
+    let (change, err) = e.set_tcf_reporting("CPxyz", T0 + 3_000.0);
+    assert_eq!(err.map(|x| x.code()), Some("consent_invalid_tcf"));
+    assert!(change.wiped && !change.purposes.storage, "{change:?}");
+    assert!(!change.delete_keys.is_empty(), "{change:?}");
+    assert!(e.pseudonym().is_none());
     // Policy version 3 is rejected the same way.
     let mut old = Tc::consent(&[1, 5, 6]);
     old.policy = 3;

@@ -327,6 +327,12 @@ test('consent sources through the binding: TCF, GPC, Consent Mode, the gate, wit
   throwsCode(() => e.setConsentMode({ analytics_storage: 'maybe' }), 'consent_invalid_signal');
   throwsCode(() => e.setTcf('not a tc string'), 'consent_invalid_tcf');
   assert.equal(e.state().consent.storage, false);
+  // With storage allowed, the refused string still takes it away: the error carries the change.
+  const kept = create(9);
+  const badTcf = throwsCode(() => kept.setTcf('not a tc string'), 'consent_invalid_tcf');
+  assert.equal(badTcf.change.wiped, true);
+  assert.deepEqual(badTcf.change.delete_keys, ['edgewise:state']);
+  kept.free();
   const x = e.exportProfile();
   assert.equal(x.session.events.length, 1);
   assert.equal(x.profile.id, null);
