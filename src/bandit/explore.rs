@@ -1,14 +1,15 @@
 //! Exploration strategies as small pieces, as in Vowpal Wabbit's `cb_explore_adf` reductions:
 //! each turns per-arm estimates (higher = better) into a probability distribution, so the
-//! probability of every choice is known exactly.
+//! probability of every choice is known exactly. Each writes into the caller's `probs` and
+//! `greedy` (cleared first), so a policy that keeps them allocates nothing per decision.
 //!
-//! * [`greedy`]: all mass on the best estimate, ties shared.
-//! * [`epsilon_greedy`]: `ε/K` everywhere plus `1 − ε` on the best (Sutton & Barto,
+//! * [`greedy_into`]: all mass on the best estimate, ties shared.
+//! * [`epsilon_greedy_into`]: `ε/K` everywhere plus `1 − ε` on the best (Sutton & Barto,
 //!   "Reinforcement Learning: An Introduction", 2nd ed. 2018, §2.2; VW `--epsilon`).
-//! * [`squarecb`]: inverse gap weighting, `p_a = 1 / (K + γ (ŷ* − ŷ_a))` for every arm but the
+//! * [`squarecb_into`]: inverse gap weighting, `p_a = 1 / (K + γ (ŷ* − ŷ_a))` for every arm but the
 //!   best, which takes the rest (Abe & Long, ICML 1999; Foster & Rakhlin, "Beyond UCB: Optimal
 //!   and Efficient Contextual Bandits with Regression Oracles", ICML 2020; VW `--squarecb`).
-//! * [`sampled_argmax`]: the distribution of the argmax of random scores, estimated with `m`
+//! * [`sampled_argmax_into`]: the distribution of the argmax of random scores, estimated with `m`
 //!   draws — probability matching for Thompson sampling. The policy then *samples from this
 //!   estimate*, so the logged probability is exactly the probability of the choice made.
 
@@ -32,23 +33,12 @@ fn argmax_set_into(est: &[f64], set: &mut Vec<bool>) -> usize {
     g
 }
 
-/// `(probs, greedy)`.
-pub fn greedy(est: &[f64]) -> (Vec<f64>, Vec<bool>) {
-    epsilon_greedy(est, 0.0)
-}
-
-/// [`greedy`] into `probs` and `greedy` (cleared first; no allocation once they have room).
+/// The greedy policy (ε-greedy with ε = 0).
 pub fn greedy_into(est: &[f64], probs: &mut Vec<f64>, greedy: &mut Vec<bool>) {
     epsilon_greedy_into(est, 0.0, probs, greedy)
 }
 
-pub fn epsilon_greedy(est: &[f64], epsilon: f64) -> (Vec<f64>, Vec<bool>) {
-    let (mut p, mut g) = (Vec::new(), Vec::new());
-    epsilon_greedy_into(est, epsilon, &mut p, &mut g);
-    (p, g)
-}
-
-/// [`epsilon_greedy`] into `probs` and `greedy`.
+/// ε-greedy over `est`.
 pub fn epsilon_greedy_into(
     est: &[f64],
     epsilon: f64,
@@ -70,13 +60,7 @@ pub fn epsilon_greedy_into(
     );
 }
 
-pub fn squarecb(est: &[f64], gamma: f64) -> (Vec<f64>, Vec<bool>) {
-    let (mut p, mut g) = (Vec::new(), Vec::new());
-    squarecb_into(est, gamma, &mut p, &mut g);
-    (p, g)
-}
-
-/// [`squarecb`] into `probs` and `greedy`.
+/// SquareCB over `est` with scale `gamma`.
 pub fn squarecb_into(est: &[f64], gamma: f64, probs: &mut Vec<f64>, greedy: &mut Vec<bool>) {
     let k = est.len();
     probs.clear();
@@ -108,19 +92,8 @@ pub fn squarecb_into(est: &[f64], gamma: f64, probs: &mut Vec<f64>, greedy: &mut
         .for_each(|(i, g)| *g = i == star);
 }
 
-/// Distribution of `argmax_a draw(a)` over `k` arms from `m` joint draws (ties to the first).
-pub fn sampled_argmax(
-    k: usize,
-    m: usize,
-    rng: &mut Rng,
-    draw: impl FnMut(usize, &mut Rng) -> f64,
-) -> (Vec<f64>, Vec<bool>) {
-    let (mut p, mut g) = (Vec::new(), Vec::new());
-    sampled_argmax_into(k, m, rng, draw, &mut p, &mut g);
-    (p, g)
-}
-
-/// [`sampled_argmax`] into `probs` and `greedy` (the win counts are kept in `probs`).
+/// Distribution of `argmax_a draw(a)` over `k` arms from `m` joint draws (ties to the first);
+/// the win counts are kept in `probs` until the end.
 pub fn sampled_argmax_into(
     k: usize,
     m: usize,
@@ -160,17 +133,24 @@ mod tests {
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
     }
 
+    /// A piece's `(probs, greedy)` in new vectors.
+    fn run(piece: impl FnOnce(&mut Vec<f64>, &mut Vec<bool>)) -> (Vec<f64>, Vec<bool>) {
+        let (mut p, mut g) = (Vec::new(), Vec::new());
+        piece(&mut p, &mut g);
+        (p, g)
+    }
+
     #[test]
     fn pieces_give_distributions() {
         let est = [0.1, 0.5, 0.3, 0.5];
-        let (p, g) = greedy(&est);
+        let (p, g) = run(|p, g| greedy_into(&est, p, g));
         sums_to_one(&p);
         assert_eq!(p, vec![0.0, 0.5, 0.0, 0.5]);
         assert_eq!(g, vec![false, true, false, true]);
-        let (p, _) = epsilon_greedy(&est, 0.2);
+        let (p, _) = run(|p, g| epsilon_greedy_into(&est, 0.2, p, g));
         sums_to_one(&p);
         assert!((p[0] - 0.05).abs() < 1e-12 && (p[1] - 0.45).abs() < 1e-12);
-        let (p, g) = squarecb(&est, 10.0);
+        let (p, g) = run(|p, g| squarecb_into(&est, 10.0, p, g));
         sums_to_one(&p);
         assert!((p[0] - 1.0 / (4.0 + 4.0)).abs() < 1e-12);
         assert!((p[2] - 1.0 / (4.0 + 2.0)).abs() < 1e-12);
@@ -180,14 +160,23 @@ mod tests {
         );
         assert!(g[1] && !g[3]);
         // γ = 0 is uniform; a huge γ is nearly greedy.
-        let (p, _) = squarecb(&est, 0.0);
+        let (p, _) = run(|p, g| squarecb_into(&est, 0.0, p, g));
         assert!(p.iter().all(|v| (v - 0.25).abs() < 1e-12));
-        let (p, _) = squarecb(&[0.0, 1.0], 1e9);
+        let (p, _) = run(|p, g| squarecb_into(&[0.0, 1.0], 1e9, p, g));
         assert!(p[1] > 0.999);
-        let (p, _) = squarecb(&[f64::NAN, 0.2], 5.0);
+        let (p, _) = run(|p, g| squarecb_into(&[f64::NAN, 0.2], 5.0, p, g));
         sums_to_one(&p);
         let mut rng = Rng::from_seed(1);
-        let (p, g) = sampled_argmax(3, 1000, &mut rng, |a, r| a as f64 * 0.1 + r.next_f64());
+        let (p, g) = run(|p, g| {
+            sampled_argmax_into(
+                3,
+                1000,
+                &mut rng,
+                |a, r| a as f64 * 0.1 + r.next_f64(),
+                p,
+                g,
+            )
+        });
         sums_to_one(&p);
         assert!(p[2] > p[1] && p[1] > p[0] && g[2]);
     }

@@ -5,7 +5,7 @@
 //! Arm `a` has the posterior `Beta(α_a, β_a)`, starting from `Beta(1, 1)` plus any prior; a
 //! reward `r ∈ [0, 1]` adds `r` to `α` and `1 − r` to `β` (the fractional update of Agrawal &
 //! Goyal, COLT 2012). Choosing: the probability that each eligible arm's draw is the largest is
-//! estimated from `draws` joint draws ([`super::explore::sampled_argmax`]) and the choice is
+//! estimated from `draws` joint draws ([`super::explore::sampled_argmax_into`]) and the choice is
 //! sampled from that estimate, so the logged probability is exact.
 
 use serde::{Deserialize, Serialize};
@@ -82,12 +82,12 @@ impl Policy for Thompson {
             eligible.len(),
             self.draws,
             rng,
-            |i, r| {
-                let a = eligible.get(i).copied().unwrap_or(usize::MAX);
-                r.beta(
+            |i, r| match eligible.get(i) {
+                Some(&a) => r.beta(
                     alpha.get(a).copied().unwrap_or(1.0),
                     beta.get(a).copied().unwrap_or(1.0),
-                )
+                ),
+                None => 0.0,
             },
             &mut out.probs,
             &mut out.greedy,
