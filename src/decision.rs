@@ -409,6 +409,12 @@ impl Source {
         Source::SessionOnly,
         Source::Error,
     ];
+
+    /// Whether a decision from this source teaches its slot's policy (when it is exposed and
+    /// rewarded or closed): the policy's own choices and a rule's single eligible variant.
+    pub fn learns(self) -> bool {
+        matches!(self, Source::Explore | Source::Exploit | Source::Rule)
+    }
 }
 
 /// The answer to `decide(slot)`.
@@ -1373,8 +1379,7 @@ impl Engine {
             }
         };
         self.scratch.eligible = eligible;
-        let learn = matches!(source, Source::Explore | Source::Exploit | Source::Rule);
-        let context = if learn && self.config.policy.is_contextual() {
+        let context = if source.learns() && self.config.policy.is_contextual() {
             match input {
                 Some(x) => x,
                 None => self.policy_input(&out.scores),
@@ -1418,7 +1423,7 @@ impl Engine {
         now_ms: f64,
         out: &mut Choice,
     ) {
-        let learn = matches!(source, Source::Explore | Source::Exploit | Source::Rule);
+        let learn = source.learns();
         self.seq += 1;
         while self.pending.len() >= self.config.max_pending {
             self.close_oldest();
@@ -1633,15 +1638,7 @@ impl Engine {
         for o in self.slots.iter().flat_map(|s| &s.outcomes) {
             counts.extend_from_slice(o);
         }
-        match profile::gate(&self.effective, Outbound::MeasurementCounts(counts))? {
-            Released::Counts(c) => Ok(c),
-            _ => Err(Refusal {
-                code: "internal",
-                missing: "",
-                denied_by: Vec::new(),
-                message: "the gate released something else for measurement counts".into(),
-            }),
-        }
+        profile::gate_counts(&self.effective, Outbound::MeasurementCounts(counts))
     }
 
     /// The compact profile (what a sync sends).

@@ -156,35 +156,47 @@ pub fn gate(effective: &Effective, out: Outbound<'_>) -> Result<Released, Refusa
             &effective.receipt.profile_sync.denied_by,
             profile,
         ),
-        Outbound::Measurement(m) => send(
-            p.measurement,
-            ("measurement_refused", "measurement"),
-            &effective.receipt.measurement.denied_by,
-            m,
-        ),
+        Outbound::Measurement(m) => {
+            permit(
+                p.measurement,
+                MEASUREMENT,
+                &effective.receipt.measurement.denied_by,
+            )?;
+            json(m)
+        }
         Outbound::MeasurementCounts(counts) => {
-            if p.measurement {
-                Ok(Released::Counts(counts))
-            } else {
-                Err(refusal(
-                    "measurement_refused",
-                    "measurement",
-                    &effective.receipt.measurement.denied_by,
-                ))
-            }
+            permit(
+                p.measurement,
+                MEASUREMENT,
+                &effective.receipt.measurement.denied_by,
+            )?;
+            Ok(Released::Counts(counts))
         }
     }
 }
 
+/// The refusal of the measurement outputs: `(code, purpose)`.
+const MEASUREMENT: (&str, &str) = ("measurement_refused", "measurement");
+
 /// JSON of `v` if `allowed`, else a refusal `(code, purpose)` naming who denied it.
 fn send<T: Serialize>(
     allowed: bool,
-    (code, missing): (&'static str, &'static str),
+    refused: (&'static str, &'static str),
     denied_by: &[Source],
     v: &T,
 ) -> Result<Released, Refusal> {
+    permit(allowed, refused, denied_by)?;
+    json(v)
+}
+
+/// `Ok` if `allowed`, else the refusal `(code, purpose)` naming who denied it.
+fn permit(
+    allowed: bool,
+    (code, missing): (&'static str, &'static str),
+    denied_by: &[Source],
+) -> Result<(), Refusal> {
     if allowed {
-        json(v)
+        Ok(())
     } else {
         Err(refusal(code, missing, denied_by))
     }
@@ -196,6 +208,16 @@ pub fn gate_json(effective: &Effective, out: Outbound<'_>) -> Result<String, Ref
         Released::Json(s) => Ok(s),
         Released::Snapshot { .. } | Released::Counts(_) => Err(internal(
             "the gate released something else for a JSON output".into(),
+        )),
+    }
+}
+
+/// [`gate`] for the measurement counts: the numbers or the refusal.
+pub fn gate_counts(effective: &Effective, out: Outbound<'_>) -> Result<Vec<f64>, Refusal> {
+    match gate(effective, out)? {
+        Released::Counts(c) => Ok(c),
+        Released::Snapshot { .. } | Released::Json(_) => Err(internal(
+            "the gate released something else for measurement counts".into(),
         )),
     }
 }
