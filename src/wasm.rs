@@ -255,8 +255,8 @@ pub struct JsEngine {
 // lean decide in Node). `q` is the variant's `{slot, variant_id, kind, content, tags}` made once
 // per engine, spread first so the keys keep the order of the JSON results; an object content
 // (`o`: an offer's flat object of texts, so a shallow copy is a full one) and the tags are
-// copied, so every decision owns what it holds. Up to four scores cross as plain numbers (the script include's glue needs
-// no array view); more models take the JSON path.
+// copied, so every decision owns what it holds. Up to four scores cross as plain numbers (the
+// script include's glue needs no array view); more models take the JSON path.
 #[wasm_bindgen(
     inline_js = "export function ew_decision(i,q,o,p,n,a,b,e,f,r){const x=[a,b,e,f],m={};for(let j=0;j<n.length;j++)m[n[j]]=x[j];return{decision_id:i,...q,content:o?{...q.content}:q.content,tags:q.tags.slice(),probability:p,scores:m,source:r,reasons:[]}}"
 )]
@@ -540,24 +540,13 @@ impl JsEngine {
     /// `source`, and a smaller result to build.
     pub fn decide(&mut self, slot: &str, explain: Option<bool>) -> Result<JsValue, JsValue> {
         let now = self.now();
-        let mut c = std::mem::take(&mut self.choice);
-        if let Err(e) = self
-            .inner
-            .choose_into(slot, now, explain.unwrap_or(true), &mut c)
-        {
-            self.choice = c;
-            return Err(to_js(e));
-        }
-        match self.lean_decision(&c) {
-            Ok(Some(js)) => {
-                self.choice = c;
-                Ok(js)
-            }
-            Ok(None) => serialize(&self.inner.decision(c)),
-            Err(e) => {
-                self.choice = c;
-                Err(e)
-            }
+        self.inner
+            .choose_into(slot, now, explain.unwrap_or(true), &mut self.choice)
+            .map_err(to_js)?;
+        match self.lean_decision(&self.choice)? {
+            Some(js) => Ok(js),
+            // The JSON path takes the choice's buffers into the `Decision` (it allocates anyway).
+            None => serialize(&self.inner.decision(std::mem::take(&mut self.choice))),
         }
     }
 
