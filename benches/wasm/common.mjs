@@ -440,10 +440,14 @@ export function runEngineSuite(ew, build, files, config, it, log = () => {}) {
   return out;
 }
 
-/** onnxruntime-web on the 3 models, fed the feature vectors of our `full` engine (module `ewFull`). */
-export async function runOrtSuite(ort, ewFull, files, config, it, log = () => {}) {
+/** The feature vectors (and our scores) that ort is fed: from our `full` engine (module `ewFull`). */
+export function ortRows(ewFull, files, config, it) {
   const scoreNames = MODEL_NAMES.map((n) => files[n].manifest.score);
-  const rows = collectFeatureRows(ewFull, config, modelsFor('full', files), scoreNames, { n: it.rows });
+  return collectFeatureRows(ewFull, config, modelsFor('full', files), scoreNames, { n: it.rows });
+}
+
+/** onnxruntime-web on the 3 models, fed `rows` (default: `ortRows` of our `full` engine). */
+export async function runOrtSuite(ort, ewFull, files, config, it, log = () => {}, rows = ortRows(ewFull, files, config, it)) {
   const out = {
     env: { 'wasm.numThreads': ort.env.wasm.numThreads, 'wasm.proxy': ort.env.wasm.proxy, executionProviders: ['wasm'] },
     inputs: `${rows.rows.length} feature vectors of width ${rows.width} taken from our engine (the contextual policy's context of each decision: exportProfile().pending_decisions[].context = [features of the first model, every score]) over varied simulated sessions, with our scores for them`,

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ITERATIONS, MODEL_NAMES, benchControl, benchDecide, benchOrt, collectFeatureRows, compare, median, modelsFor, runEngineSuite, runOrtSuite } from './common.mjs';
+import { ITERATIONS, MODEL_NAMES, benchControl, benchDecide, benchOrt, compare, median, modelsFor, ortRows, runEngineSuite, runOrtSuite } from './common.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -81,14 +81,15 @@ export async function runNodeSuite({ quick = false, quiet = false } = {}) {
   ort.env.wasm.proxy = false;
   ort.env.logLevel = 'error';
   const full = require(path.join(root, PKG.full, 'edgewise.js'));
+  const rows = ortRows(full, files, config, it);
   out.ort = {
     package: `onnxruntime-web ${ortVersion}`,
     entry: 'import("onnxruntime-web") = dist/ort.node.min.mjs (its Node entry) with the wasm backend, dist/ort-wasm-simd-threaded.{mjs,wasm}',
-    ...(await runOrtSuite(ort, full, files, config, it, log)),
+    ...(await runOrtSuite(ort, full, files, config, it, log, rows)),
   };
   out.comparison = compare(out.builds, out.ort.models);
   log(`side by side: ${it.sideRounds} interleaved rounds of decide (full, lite) and ort session.run`);
-  out.side_by_side = await sideBySide(ort, files, config, out.ort.models, it, log);
+  out.side_by_side = await sideBySide(ort, files, config, out.ort.models, rows.rows, it, log);
 
   // Cold start: a fresh Node process per measurement, one after the other, cases interleaved.
   log(`cold start (${it.cold} fresh processes per case)`);
@@ -143,13 +144,10 @@ export async function runNodeSuite({ quick = false, quiet = false } = {}) {
  * this shared machine (whose speed for wasm work drifts by up to 2x between minutes); the
  * target reads the median of the per-round ratios.
  */
-async function sideBySide(ort, files, config, ortModels, it, log) {
+async function sideBySide(ort, files, config, ortModels, rows, it, log) {
   const ok = Object.values(ortModels).filter((m) => !m.skipped).sort((a, b) => a.run.p50_us - b.run.p50_us);
   if (!ok.length) return { skipped: 'ort ran no model' };
   const name = ok[0].model;
-  const full = require(path.join(root, PKG.full, 'edgewise.js'));
-  const scoreNames = MODEL_NAMES.map((n) => files[n].manifest.score);
-  const rows = collectFeatureRows(full, config, modelsFor('full', files), scoreNames, { n: it.rows }).rows;
   const ews = Object.fromEntries(['full', 'lite'].map((b) => [b, require(path.join(root, PKG[b], 'edgewise.js'))]));
   const rounds = [];
   for (let r = 0; r < it.sideRounds; r++) {
