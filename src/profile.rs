@@ -131,6 +131,14 @@ pub fn scope(p: &crate::consent::Purposes) -> Scope {
 /// The gate. Every byte the engine hands out passes here.
 pub fn gate(effective: &Effective, out: Outbound<'_>) -> Result<Released, Refusal> {
     let p = &effective.purposes;
+    // Both measurement outputs (the JSON and the bare counts) need the same purpose.
+    let measurement = || {
+        permit(
+            p.measurement,
+            ("measurement_refused", "measurement"),
+            &effective.receipt.measurement.denied_by,
+        )
+    };
     match out {
         Outbound::Snapshot {
             mut state,
@@ -157,26 +165,15 @@ pub fn gate(effective: &Effective, out: Outbound<'_>) -> Result<Released, Refusa
             profile,
         ),
         Outbound::Measurement(m) => {
-            permit(
-                p.measurement,
-                MEASUREMENT,
-                &effective.receipt.measurement.denied_by,
-            )?;
+            measurement()?;
             json(m)
         }
         Outbound::MeasurementCounts(counts) => {
-            permit(
-                p.measurement,
-                MEASUREMENT,
-                &effective.receipt.measurement.denied_by,
-            )?;
+            measurement()?;
             Ok(Released::Counts(counts))
         }
     }
 }
-
-/// The refusal of the measurement outputs: `(code, purpose)`.
-const MEASUREMENT: (&str, &str) = ("measurement_refused", "measurement");
 
 /// JSON of `v` if `allowed`, else a refusal `(code, purpose)` naming who denied it.
 fn send<T: Serialize>(
