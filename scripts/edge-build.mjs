@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the edge worker into a self-contained directory (default www/edge/dist):
-//   worker.js state.js deflate.js context.js rewrite.js priors.js store.js   (www/edge/src)
+//   worker.js state.js inflate.js context.js rewrite.js priors.js store.js   (www/edge/src)
 //   edgewise.js edgewise_bg.wasm                        (pkg/web, the `full` --target web build)
 //   assets/edge.json assets/config.json assets/models/* (what the worker loads through EW_ASSETS)
 //   config.capnp                                        (workerd: the worker on 127.0.0.1, the
@@ -24,7 +24,7 @@ const PKG = path.join(ROOT, "pkg/web");
 export const WORKERD = path.join(ROOT, "node_modules/.bin/workerd");
 /** The Workers compatibility date (wrangler.toml says the same). */
 export const COMPATIBILITY_DATE = "2025-11-01";
-const MODULES = ["worker.js", "state.js", "deflate.js", "context.js", "rewrite.js", "priors.js", "store.js"];
+const MODULES = ["worker.js", "state.js", "inflate.js", "context.js", "rewrite.js", "priors.js", "store.js"];
 
 /** Copies the worker modules and the wasm package into `out`; returns `out`. */
 export function buildModules(out) {

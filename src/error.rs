@@ -403,7 +403,7 @@ impl fmt::Display for SnapshotError {
             ),
             SnapshotError::UnsupportedVersion { found, supported } => write!(
                 f,
-                "snapshot format {found} is not supported by this runtime (it reads format {supported}); start fresh"
+                "snapshot format {found} is not supported by this runtime (it reads formats 1 to {supported}); start fresh"
             ),
             SnapshotError::Truncated { expected, found } => write!(
                 f,

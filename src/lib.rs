@@ -53,6 +53,7 @@
 )]
 
 pub mod bandit;
+pub mod compact;
 pub mod consent;
 pub mod decision;
 pub mod error;

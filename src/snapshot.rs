@@ -6,13 +6,16 @@
 //! | bytes | content |
 //! |---|---|
 //! | 0..8 | magic `EDGEWISE` |
-//! | 8..10 | format version (`u16`, currently 1) |
+//! | 8..10 | format version (`u16`, currently 2) |
 //! | 10..14 | payload length (`u32`) |
 //! | 14..18 | CRC-32 (IEEE) of the payload (`u32`) |
-//! | 18.. | payload: the [`EngineState`] as JSON |
+//! | 18.. | payload: the [`EngineState`] — format 2: [`crate::compact`]; format 1: JSON |
 //!
-//! The checksum detects corruption and truncation; it is not a signature (the edge worker signs
-//! what it stores in cookies).
+//! Snapshots are written in format 2 and read in either, so state saved by an older runtime
+//! (format 1, JSON) still restores. Format 2 holds the same fields in about a third of the
+//! bytes and decodes without parsing numbers from text: the edge worker keeps it in a cookie
+//! without compressing it. The checksum detects corruption and truncation; it is not a
+//! signature (the edge worker signs what it stores in cookies).
 
 use serde::{Deserialize, Serialize};
 
@@ -23,8 +26,110 @@ use crate::features::Context;
 use crate::rng::Rng;
 
 pub const MAGIC: &[u8; 8] = b"EDGEWISE";
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+/// The JSON format of earlier runtimes, still read.
+pub const FORMAT_JSON: u16 = 1;
 const HEADER: usize = 18;
+
+/// Format 2's preset string table ([`crate::compact`]): the field names, variant ids and
+/// common values a snapshot writes, so each costs one byte. Append-only within a format:
+/// changing or reordering an entry changes what old snapshots mean (that needs format 3).
+pub const DICTIONARY: &[&str] = &[
+    // EngineState
+    "session",
+    "context",
+    "slots",
+    "pending",
+    "rng",
+    "seq",
+    "id_prefix",
+    "holdout",
+    "scope",
+    "expires_ms",
+    "pseudonym",
+    // SessionState, SessionLimits
+    "limits",
+    "start_ms",
+    "events",
+    "categories",
+    "custom_names",
+    "total",
+    "capacity",
+    "max_categories",
+    "max_custom_names",
+    "max_string_len",
+    "max_future_skew_ms",
+    // Event and its kinds
+    "kind",
+    "ts",
+    "category",
+    "price",
+    "item",
+    "query",
+    "name",
+    "value",
+    "page_view",
+    "product_view",
+    "search",
+    "add_to_cart",
+    "remove_from_cart",
+    "checkout_start",
+    "purchase",
+    "click",
+    "scroll",
+    "dwell",
+    "custom",
+    // SlotState, PendingState, Rng, Scope
+    "id",
+    "variants",
+    "policy",
+    "shown",
+    "outcomes",
+    "slot",
+    "arm",
+    "probability",
+    "learn",
+    "rewarded",
+    "exposed",
+    "s",
+    "persistent",
+    // policies (bandit::SlotPolicy) and their state
+    "uniform",
+    "epsilon_greedy",
+    "thompson",
+    "lin_ucb",
+    "lin_ts",
+    "regression",
+    "epsilon",
+    "n",
+    "sum",
+    "alpha",
+    "beta",
+    "draws",
+    "ridge",
+    "v",
+    "explore",
+    "t",
+    "dim",
+    "lambda",
+    "a_inv",
+    "theta",
+    "square_cb",
+    "gamma_scale",
+    "gamma_exponent",
+    // the context the edge worker and the demo set
+    "device",
+    "hour_of_day",
+    "referrer",
+    "country",
+    "mobile",
+    "tablet",
+    "desktop",
+    "direct",
+    "internal",
+    "social",
+    "other",
+];
 /// Largest snapshot accepted (a full 65,536-event session is well below).
 pub const MAX_SNAPSHOT_BYTES: usize = 16 * 1024 * 1024;
 
@@ -89,9 +194,9 @@ fn is_true(b: &bool) -> bool {
 }
 
 pub fn encode(state: &EngineState) -> Vec<u8> {
-    // Serializing plain data with string keys cannot fail; an empty payload would be rejected
-    // by `decode` rather than silently accepted.
-    let payload = serde_json::to_vec(state).unwrap_or_default();
+    // Serializing plain data cannot fail (lengths are known); an empty payload would be
+    // rejected by `decode` rather than silently accepted.
+    let payload = crate::compact::to_vec(state, DICTIONARY).unwrap_or_default();
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -121,7 +226,7 @@ pub fn decode(bytes: &[u8]) -> Result<EngineState, SnapshotError> {
         .and_then(|s| s.try_into().ok())
         .map(u16::from_le_bytes)
         .unwrap_or(0);
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != FORMAT_JSON {
         return Err(SnapshotError::UnsupportedVersion {
             found: version,
             supported: FORMAT_VERSION,
@@ -139,7 +244,21 @@ pub fn decode(bytes: &[u8]) -> Result<EngineState, SnapshotError> {
     if crc32fast::hash(payload) != crc {
         return Err(SnapshotError::Checksum);
     }
-    serde_json::from_slice(payload).map_err(|e| SnapshotError::Corrupt {
-        message: crate::error::json_error(&e),
+    if version == FORMAT_JSON {
+        // Re-encoded, then read like format 2: the state types' decoders exist once.
+        let mut json = serde_json::Deserializer::from_slice(payload);
+        let bytes = crate::compact::transcode(&mut json, DICTIONARY)
+            .and_then(|b| json.end().map(|()| b))
+            .map_err(|e| SnapshotError::Corrupt {
+                message: crate::error::json_error(&e),
+            })?;
+        return crate::compact::from_slice(&bytes, DICTIONARY).map_err(|e| {
+            SnapshotError::Corrupt {
+                message: format!("format 1 (JSON) state: {}", e.without_position()),
+            }
+        });
+    }
+    crate::compact::from_slice(payload, DICTIONARY).map_err(|e| SnapshotError::Corrupt {
+        message: e.to_string(),
     })
 }

@@ -324,9 +324,9 @@ fn damaged_snapshots_are_refused() {
     assert_eq!(restore(&good[..good.len() - 3]), "snapshot_truncated");
     assert_eq!(restore(b"{\"json\": true}"), "snapshot_not_recognized");
     assert_eq!(restore(&[]), "snapshot_not_recognized");
-    let mut v2 = good.clone();
-    v2[8] = 2;
-    assert_eq!(restore(&v2), "snapshot_unsupported_version");
+    let mut v3 = good.clone();
+    v3[8] = 3;
+    assert_eq!(restore(&v3), "snapshot_unsupported_version");
     // Valid checksum over a payload that does not describe a valid state.
     let payload = br#"{"session": 1}"#;
     let mut forged = b"EDGEWISE\x01\x00".to_vec();
@@ -334,6 +334,21 @@ fn damaged_snapshots_are_refused() {
     forged.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
     forged.extend_from_slice(payload);
     assert_eq!(restore(&forged), "snapshot_corrupt");
+    // The same in format 2: {session: 1} (a map of one entry; "session" is dictionary word 0).
+    let payload = [0x0f, 1, 0x10, 0x81];
+    let mut forged = b"EDGEWISE\x02\x00".to_vec();
+    forged.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    forged.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    forged.extend_from_slice(&payload);
+    let e = Engine::restore(&forged, no_holdout(), vec![], T0)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "snapshot_corrupt");
+    assert!(
+        e.to_string()
+            .contains("invalid type: integer `1`, expected struct SessionState"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -751,4 +766,49 @@ fn shared_model_copies_score_like_fresh_loads() {
         .scores(now)
         .0;
     assert_eq!(c.scores(now).0, fresh);
+}
+
+/// State written by the previous runtime — format 1, JSON (`tests/fixtures/snapshot/format1-edge.bin`:
+/// the edge worker's config after ten pages of a consenting visitor) — restores, decides from
+/// its learned state, and is written back in format 2 with the same state in far fewer bytes.
+#[test]
+fn a_format_1_snapshot_from_the_previous_runtime_restores_and_is_rewritten_as_format_2() {
+    let root = common::root();
+    let bytes = std::fs::read(root.join("tests/fixtures/snapshot/format1-edge.bin")).unwrap();
+    assert_eq!(
+        &bytes[8..10],
+        &1u16.to_le_bytes(),
+        "the fixture is format 1"
+    );
+    let old = edgewise::snapshot::decode(&bytes).expect("format 1 decodes");
+    assert_eq!(old.session.total, 15);
+    let cfg = std::fs::read_to_string(root.join("www/edge/config.json")).unwrap();
+    let cfg = EngineConfig::from_json(&cfg).unwrap();
+    let now = old.session.start_ms + 60_000.0;
+    let mut e = Engine::restore(
+        &bytes,
+        cfg,
+        vec![load("purchase-lr"), load("churn-mlp")],
+        now,
+    )
+    .expect("a format 1 snapshot restores");
+    assert!(e.restore_notes().is_empty(), "{:?}", e.restore_notes());
+    // Consent is the host's to re-apply on every page (it is not part of a snapshot).
+    e.set_consent(consent(), now);
+    let snap = e.snapshot();
+    assert_eq!(
+        &snap.bytes[8..10],
+        &2u16.to_le_bytes(),
+        "written as format 2"
+    );
+    let new = edgewise::snapshot::decode(&snap.bytes).expect("format 2 decodes");
+    std::fs::write("/tmp/v2.bin", &snap.bytes).ok(); // TEMP
+    assert_eq!(new, old, "the same state");
+    assert!(
+        snap.bytes.len() * 5 < bytes.len() * 2,
+        "format 2 is {} bytes, format 1 {}",
+        snap.bytes.len(),
+        bytes.len()
+    );
+    assert!(e.decide("offer", now).is_ok());
 }

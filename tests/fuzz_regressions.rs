@@ -319,8 +319,8 @@ fn write_seeds() {
         }
     }
 
-    // Snapshots of engines with some history, each as the full bytes and as the bare JSON
-    // payload (the target wraps a payload in a valid header).
+    // Snapshots of engines with some history, each as the full bytes and as bare payloads in
+    // format 2 and format 1 (JSON) (the target wraps a payload in a valid header).
     let s = Seeds::new("snapshot");
     let t0 = targets::T0;
     let demo = std::str::from_utf8(&read("www/demo/config.json"))
@@ -390,7 +390,13 @@ fn write_seeds() {
         }
         let bytes = e.snapshot().bytes;
         s.put(&format!("{name}.bin"), &bytes);
-        s.put(&format!("{name}.payload.json"), &bytes[18..]);
+        s.put(&format!("{name}.payload.bin"), &bytes[18..]);
+        // The same state as format 1 (JSON), which restore still reads.
+        let state = edgewise::snapshot::decode(&bytes).unwrap();
+        s.put(
+            &format!("{name}.payload.json"),
+            serde_json::to_vec(&state).unwrap(),
+        );
     }
     for (name, text) in CONFIGS.iter().skip(2) {
         let config = edgewise::EngineConfig::from_json(text).unwrap();
@@ -412,7 +418,7 @@ fn write_seeds() {
         let _ = e.reward(&d.decision_id, 1.0, t0 + 2_000.0);
         let _ = e.decide(&slot, t0 + 3_000.0).unwrap();
         s.put(
-            &format!("policy-{name}.payload.json"),
+            &format!("policy-{name}.payload.bin"),
             &e.snapshot().bytes[18..],
         );
     }

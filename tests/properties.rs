@@ -882,6 +882,27 @@ impl Driver {
                 let s = self.engine.snapshot();
                 let state = edgewise::snapshot::decode(&s.bytes).expect("own snapshot decodes");
                 assert_eq!(edgewise::snapshot::encode(&state), s.bytes);
+                // The same state in format 1 (JSON, what earlier runtimes wrote) reads the same.
+                let json = serde_json::to_vec(&state).expect("JSON");
+                let mut v1 = b"EDGEWISE".to_vec();
+                v1.extend_from_slice(&1u16.to_le_bytes());
+                v1.extend_from_slice(&(json.len() as u32).to_le_bytes());
+                v1.extend_from_slice(&crc32fast::hash(&json).to_le_bytes());
+                v1.extend_from_slice(&json);
+                assert_eq!(
+                    edgewise::snapshot::decode(&v1).expect("format 1 decodes"),
+                    state
+                );
+                // Every field name and variant id is in format 2's dictionary (one byte each).
+                let value: serde_json::Value = serde_json::from_slice(&json).expect("JSON");
+                let mut names = Vec::new();
+                field_names(&value, &mut names);
+                for n in names {
+                    assert!(
+                        edgewise::snapshot::DICTIONARY.contains(&n.as_str()),
+                        "{n:?} is not in snapshot::DICTIONARY"
+                    );
+                }
                 let storage = self.engine.consent().storage;
                 assert_eq!(s.scope == Scope::Persistent, storage);
                 assert_eq!(
@@ -1585,4 +1606,23 @@ fn a_clock_jump_backwards_keeps_the_pending_log_in_order() {
     // both engines alike.
     a.reward(&back.decision_id, 1.0, T0 + 600.0).expect("open");
     b.reward(&back.decision_id, 1.0, T0 + 600.0).expect("open");
+}
+
+/// The object keys and `kind` values of a JSON value (a snapshot's field names and variant ids).
+fn field_names(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                out.push(k.clone());
+                match (k.as_str(), x) {
+                    ("kind", serde_json::Value::String(s)) => out.push(s.clone()),
+                    // Context keys are the host's; the demo's are in the dictionary anyway.
+                    ("context", serde_json::Value::Object(_)) => {}
+                    _ => field_names(x, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| field_names(x, out)),
+        _ => {}
+    }
 }

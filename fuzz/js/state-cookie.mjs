@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// A bounded mutation fuzzer for the edge worker's state cookie (www/edge/src/state.js) and its
-// raw DEFLATE inflater (www/edge/src/deflate.js). Not coverage guided: @jazzer.js/core 4.0.0
+// A bounded mutation fuzzer for the edge worker's state cookie (www/edge/src/state.js) and the
+// raw DEFLATE inflater it keeps for the previous worker's `v1.` cookies (www/edge/src/inflate.js). Not coverage guided: @jazzer.js/core 4.0.0
 // installs, but its prebuilt native addon needs glibc 2.38 (Debian 12 has 2.36) and older
 // releases build libFuzzer from source with cmake and a download from GitHub, which this
 // machine cannot reach (docs/fuzzing.md). So: seeded random mutations (bit flips, truncation,
@@ -15,25 +15,28 @@
 //            status is one of the documented five; it never returns bytes unless the value's
 //            HMAC-SHA-256 verifies (checked independently with node:crypto over the exact
 //            body) and the expiry is in the future; the bytes are at most 64 KiB. Half of the
-//            inputs mutate the DEFLATE payload and re-sign it with the test secret, so the
-//            inflater behind the MAC is reached too.
+//            inputs mutate the payload (a snapshot for `v2.`, DEFLATE for `v1.`) and re-sign
+//            it with the test secret, so what lies behind the MAC is reached too.
 //   inflate  inflateRaw(bytes, limit) on mutated raw DEFLATE streams. It returns at most
 //            `limit` bytes or throws one of its documented Errors (nothing else: no RangeError,
 //            no TypeError); when it returns, zlib (node:zlib inflateRawSync) returns the same
-//            bytes; every input takes under 1 s. deflateRaw(x) round-trips through inflateRaw
-//            and zlib for random x.
+//            bytes; every input takes under 1 s. zlib's fixed-Huffman DEFLATE of random x
+//            (what the previous worker's encoder wrote) inflates back to x.
 // Failing inputs are written to fuzz/artifacts/js_<target>/ (the cookie target writes the cookie
 // value as text). Exit status 1 when anything failed. The Rust side of a cookie (the bytes
 // `restore` receives) is the `snapshot` cargo-fuzz target.
 
 import { createHmac, timingSafeEqual, createHash } from "node:crypto";
-import { inflateRawSync } from "node:zlib";
+import { inflateRawSync, deflateRawSync, constants as zlibConstants } from "node:zlib";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { importStateKey, openState, sealState } from "../../www/edge/src/state.js";
-import { deflateRaw, inflateRaw } from "../../www/edge/src/deflate.js";
+import { inflateRaw } from "../../www/edge/src/inflate.js";
+
+/** DEFLATE with the fixed Huffman code only, as the previous worker's encoder wrote it. */
+const deflateRaw = (data) => new Uint8Array(deflateRawSync(data, { strategy: zlibConstants.Z_FIXED }));
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SECRET = "fuzz-test-secret-0123456789abcdef-0123456789";
@@ -177,7 +180,7 @@ function mutateText(src, pool) {
         break;
       }
       case 6: // change the expiry
-        s = s.replace(/^v1\.[^.]*/, `v1.${pick(["0", "zzzzzzzzzzzz", "-1", "1e9", "", (NOW + 1).toString(36), "Infinity", "ZZ", "0000000000000"])}`);
+        s = s.replace(/^(v[12])\.[^.]*/, (_, v) => `${v}.${pick(["0", "zzzzzzzzzzzz", "-1", "1e9", "", (NOW + 1).toString(36), "Infinity", "ZZ", "0000000000000"])}`);
         break;
       case 7: // long garbage
         s = s.slice(0, at) + pick(B64URL).repeat(1 + ri(5000)) + s.slice(at);
@@ -279,11 +282,8 @@ function checkInflate(bytes, limit) {
 }
 
 function checkRoundTrip(data) {
-  const packed = deflateRaw(data);
-  const back = inflateRaw(packed, data.length);
-  if (Buffer.compare(Buffer.from(back), Buffer.from(data)) !== 0) fail("deflateRaw → inflateRaw does not round-trip");
-  const z = inflateRawSync(packed);
-  if (Buffer.compare(z, Buffer.from(data)) !== 0) fail("zlib does not inflate deflateRaw output to the input");
+  const back = inflateRaw(deflateRaw(data), data.length);
+  if (Buffer.compare(Buffer.from(back), Buffer.from(data)) !== 0) fail("zlib's fixed-Huffman DEFLATE → inflateRaw does not round-trip");
 }
 
 // ── driver ─────────────────────────────────────────────────────────────────────────────────
@@ -341,19 +341,26 @@ if (replay) {
     pool.push(v);
   }
   const expired = await sealState(key, snapshots[0], NOW - 1);
-  pool.push(expired, "v1.x.y.z", "");
+  pool.push(expired, "v1.x.y.z", "v2.x.y.z", "");
+  for (const s of snapshots) {
+    const body = `v1.${(NOW + 3_600_000).toString(36)}.${Buffer.from(deflateRaw(s)).toString("base64url")}`;
+    pool.push(`${body}.${createHmac("sha256", SECRET).update(body).digest("base64url")}`);
+  }
   const packedPool = snapshots.map((s) => deflateRaw(s));
+  const rawPool = [...snapshots];
   const seen = new Set();
   while (performance.now() < deadline) {
     let v;
     if (rnd() < 0.5) {
       v = mutateText(pick(pool), pool);
     } else {
-      const packed = mutateBytes(pick(packedPool), packedPool);
+      const v1 = rnd() < 0.5;
+      const from = v1 ? packedPool : rawPool;
+      const packed = mutateBytes(pick(from), from);
       const expiry = rnd() < 0.9 ? (NOW + 1 + ri(1e9)).toString(36) : pick([NOW.toString(36), "0", "", "-1", "zzzzzzzzzzzzz", "1.5", "ZZ"]);
-      const body = `v1.${expiry}.${Buffer.from(packed).toString("base64url")}`;
+      const body = `${v1 ? "v1" : "v2"}.${expiry}.${Buffer.from(packed).toString("base64url")}`;
       v = `${body}.${createHmac("sha256", SECRET).update(body).digest("base64url")}`;
-      if (rnd() < 0.1) packedPool.push(packed);
+      if (rnd() < 0.1) from.push(packed);
     }
     const o = await runOne(v, "cookie");
     const sig = `${o}:${v.split(".").length}:${Math.min(v.length, 5000) >> 9}`;

@@ -402,16 +402,22 @@ pub fn compiled_model(data: &[u8]) {
 }
 
 /// Snapshot bytes to `Engine::restore` (also what the edge worker restores from a state
-/// cookie, after its HMAC and inflate). Input that starts with the magic `EDGEWISE` is used as
-/// is (header, length and CRC checks); anything else is the JSON payload, wrapped in a valid
-/// header so the fuzzer reaches the state's validation past the checksum.
+/// cookie, after its HMAC). Input that starts with the magic `EDGEWISE` is used as is (header,
+/// length and CRC checks); anything else is a payload, wrapped in a valid header so the fuzzer
+/// reaches the decoder and the state's validation past the checksum: format 1 (JSON) when it
+/// starts with `{`, format 2 (`compact`) otherwise.
 pub fn snapshot(data: &[u8]) {
     let bytes = if data.starts_with(edgewise::snapshot::MAGIC) {
         data.to_vec()
     } else {
+        let version = if data.first() == Some(&b'{') {
+            edgewise::snapshot::FORMAT_JSON
+        } else {
+            edgewise::snapshot::FORMAT_VERSION
+        };
         let mut b = Vec::with_capacity(18 + data.len());
         b.extend_from_slice(edgewise::snapshot::MAGIC);
-        b.extend_from_slice(&edgewise::snapshot::FORMAT_VERSION.to_le_bytes());
+        b.extend_from_slice(&version.to_le_bytes());
         b.extend_from_slice(&(data.len() as u32).to_le_bytes());
         b.extend_from_slice(&crc32(data).to_le_bytes());
         b.extend_from_slice(data);

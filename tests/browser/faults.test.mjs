@@ -171,10 +171,11 @@ test('storage tampered between page loads: each kind starts fresh, quietly, and 
     f(b);
     return b.toString('base64');
   };
-  // The payload edited and its CRC-32 recomputed: a checksum is not a signature.
-  const json = JSON.parse(bytes.subarray(18).toString());
-  json.session = 'not a session';
-  const payload = Buffer.from(JSON.stringify(json));
+  // The payload edited and its CRC-32 recomputed: a checksum is not a signature. Format 2
+  // (src/compact.rs): a one-entry map, {session: "not a session"} ("session" is dictionary
+  // word 0, one byte; then a new 13-byte string).
+  assert.equal(bytes.readUInt16LE(8), 2, 'the page stores format 2');
+  const payload = Buffer.concat([Buffer.from([0x0f, 1, 0x10, 0x0a, 13]), Buffer.from('not a session')]);
   const header = Buffer.from(bytes.subarray(0, 18));
   header.writeUInt32LE(payload.length, 10);
   header.writeUInt32LE(zlibCrc32(payload), 14);

@@ -11,6 +11,7 @@ import crypto from "node:crypto";
 import zlib from "node:zlib";
 import { buildModules, buildAssets, writeCapnp, WORKERD, ROOT } from "../../scripts/edge-build.mjs";
 import { startOrigin } from "../../scripts/edge-origin.mjs";
+import { decodeSnapshot } from "../common/snapshot.mjs";
 
 export { ROOT };
 export const SECRET = "test-secret-" + "0123456789abcdef".repeat(3);
@@ -151,27 +152,33 @@ function b64url(buf) {
   return Buffer.from(buf).toString("base64url");
 }
 
-/** Verifies and decodes an ew_state value → the snapshot's JSON state (or throws). */
+/** Verifies and decodes an ew_state value → `{expires, bytes, version, state}` (or throws). */
 export function decodeState(value, secret = SECRET) {
   const parts = value.split(".");
-  if (parts.length !== 4 || parts[0] !== "v1") throw new Error("not a v1 state cookie");
+  if (parts.length !== 4 || !["v1", "v2"].includes(parts[0])) throw new Error("not a state cookie");
   const body = parts.slice(0, 3).join(".");
   const mac = crypto.createHmac("sha256", secret).update(body).digest();
   if (!crypto.timingSafeEqual(mac, Buffer.from(parts[3], "base64url"))) throw new Error("bad MAC");
-  const snapshot = zlib.inflateRawSync(Buffer.from(parts[2], "base64url"));
-  if (snapshot.subarray(0, 8).toString() !== "EDGEWISE") throw new Error("not a snapshot");
-  return { expires: parseInt(parts[1], 36), bytes: snapshot.length, state: JSON.parse(snapshot.subarray(18).toString()) };
+  const snapshot = snapshotBytes(value);
+  const { version, state } = decodeSnapshot(snapshot);
+  return { expires: parseInt(parts[1], 36), bytes: snapshot.length, version, state };
 }
 
-/** Signs arbitrary bytes as a state cookie (for expired / not-a-snapshot cases). */
-export function sealRaw(bytes, expiresMs, secret = SECRET) {
-  const body = `v1.${Math.floor(expiresMs).toString(36)}.${b64url(zlib.deflateRawSync(bytes))}`;
+/**
+ * Signs arbitrary bytes as a state cookie (for expired / not-a-snapshot cases): `v2` as the
+ * worker writes it, or `v1` as the previous worker did (DEFLATE with the fixed Huffman code).
+ */
+export function sealRaw(bytes, expiresMs, secret = SECRET, version = "v2") {
+  const packed = version === "v1" ? zlib.deflateRawSync(bytes, { strategy: zlib.constants.Z_FIXED }) : bytes;
+  const body = `${version}.${Math.floor(expiresMs).toString(36)}.${b64url(packed)}`;
   return `${body}.${b64url(crypto.createHmac("sha256", secret).update(body).digest())}`;
 }
 
 /** The snapshot bytes inside a (valid) state cookie. */
 export function snapshotBytes(value) {
-  return zlib.inflateRawSync(Buffer.from(value.split(".")[2], "base64url"));
+  const [version, , payload] = value.split(".");
+  const bytes = Buffer.from(payload, "base64url");
+  return version === "v1" ? zlib.inflateRawSync(bytes) : bytes;
 }
 
 /** Per slot/variant [shown, reward] from a decoded state: what this visitor's engine recorded. */

@@ -1,9 +1,9 @@
-// Raw DEFLATE (RFC 1951) for the state cookie, in plain JavaScript: LZ77 with a hash chain and
-// the fixed Huffman code, one final block. For a 4-6 KB snapshot this is several times cheaper
-// than a CompressionStream, whose zlib state (~270 KB) is set up per stream. `deflateRaw` output
-// is standard DEFLATE (zlib inflates it: tests/edge checks); `inflateRaw` reads stored and
-// fixed-Huffman blocks — everything `deflateRaw` writes — and refuses dynamic blocks. It only
-// ever sees bytes whose HMAC checked out, and stops at `limit` output bytes anyway.
+// Raw DEFLATE (RFC 1951) decoding for state cookies written by the previous worker (`v1.`:
+// a JSON snapshot, DEFLATEd). The current format (`v2.`) is compact enough to go uncompressed
+// (see src/compact.rs), so nothing here runs for it. Reads stored and fixed-Huffman blocks —
+// all the previous worker wrote — and refuses dynamic blocks; it only ever sees bytes whose
+// HMAC checked out, and stops at `limit` output bytes anyway. v1 cookies expire at most 30 days
+// (the cookie's Max-Age) after the upgrade; this file can go then.
 
 const LEN_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
 const LEN_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
@@ -12,33 +12,6 @@ const DIST_BASE = [
   8193, 12289, 16385, 24577,
 ];
 const DIST_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-
-const WINDOW = 32768;
-const MIN_MATCH = 3;
-const MAX_MATCH = 258;
-const HASH_BITS = 12;
-const MAX_CHAIN = 8;
-/** A match this long ends the search (longer ones are rare in a snapshot and cost time). */
-const NICE_MATCH = 32;
-
-// Length (3..258) → code index, distance (1..32768) → code index.
-const LEN_CODE = new Uint8Array(MAX_MATCH + 1);
-for (let c = 0; c < 29; c++) {
-  const end = c === 28 ? 258 : LEN_BASE[c] + (1 << LEN_EXTRA[c]) - 1;
-  for (let l = LEN_BASE[c]; l <= end; l++) LEN_CODE[l] = c;
-}
-LEN_CODE[258] = 28;
-
-function distCode(d) {
-  let lo = 0;
-  let hi = 29;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (DIST_BASE[mid] <= d) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
 
 function reverse(code, bits) {
   let r = 0;
@@ -63,96 +36,6 @@ for (let s = 0; s < 288; s++) {
   FIXED_LEN[s] = len;
 }
 const DIST_CODE_REV = Uint8Array.from({ length: 32 }, (_, c) => reverse(c, 5)); // an involution
-
-class BitWriter {
-  constructor(capacity) {
-    this.out = new Uint8Array(capacity);
-    this.pos = 0;
-    this.buf = 0;
-    this.cnt = 0;
-  }
-  bits(value, n) {
-    this.buf |= value << this.cnt;
-    this.cnt += n;
-    while (this.cnt >= 8) {
-      if (this.pos === this.out.length) {
-        const grown = new Uint8Array(this.out.length * 2);
-        grown.set(this.out);
-        this.out = grown;
-      }
-      this.out[this.pos++] = this.buf & 0xff;
-      this.buf >>>= 8;
-      this.cnt -= 8;
-    }
-  }
-  finish() {
-    if (this.cnt > 0) this.bits(0, 8 - this.cnt);
-    return this.out.subarray(0, this.pos);
-  }
-}
-
-/** DEFLATE-compresses `data` (Uint8Array) into one fixed-Huffman block. */
-export function deflateRaw(data) {
-  const n = data.length;
-  const w = new BitWriter(Math.max(64, n));
-  w.bits(1, 1); // BFINAL
-  w.bits(1, 2); // BTYPE = 01, fixed Huffman
-  const head = new Int32Array(1 << HASH_BITS).fill(-1);
-  let size = 256;
-  while (size < n && size < WINDOW) size <<= 1;
-  const prev = new Int32Array(size);
-  const mask = size - 1;
-  const shift = 32 - HASH_BITS;
-  let i = 0;
-  while (i < n) {
-    let bestLen = 0;
-    let bestDist = 0;
-    let h = 0;
-    const hashable = i + MIN_MATCH <= n;
-    if (hashable) {
-      h = Math.imul((data[i] << 16) | (data[i + 1] << 8) | data[i + 2], 0x9e3779b1) >>> shift;
-      const limit = Math.min(MAX_MATCH, n - i);
-      let cand = head[h];
-      for (let chain = 0; cand >= 0 && i - cand <= WINDOW && chain < MAX_CHAIN; chain++) {
-        if (data[cand + bestLen] === data[i + bestLen] && data[cand] === data[i]) {
-          let l = 0;
-          while (l < limit && data[cand + l] === data[i + l]) l++;
-          if (l > bestLen) {
-            bestLen = l;
-            bestDist = i - cand;
-            if (l >= NICE_MATCH || l === limit) break;
-          }
-        }
-        const p = prev[cand & mask];
-        if (p >= cand) break;
-        cand = p;
-      }
-      prev[i & mask] = head[h];
-      head[h] = i;
-    }
-    if (bestLen >= MIN_MATCH) {
-      const lc = LEN_CODE[bestLen];
-      w.bits(FIXED_CODE[257 + lc], FIXED_LEN[257 + lc]);
-      if (LEN_EXTRA[lc]) w.bits(bestLen - LEN_BASE[lc], LEN_EXTRA[lc]);
-      const dc = distCode(bestDist);
-      w.bits(DIST_CODE_REV[dc], 5);
-      if (DIST_EXTRA[dc]) w.bits(bestDist - DIST_BASE[dc], DIST_EXTRA[dc]);
-      // Index the positions inside the match too (cheaply: no search).
-      const end = i + bestLen;
-      for (i++; i < end; i++) {
-        if (i + MIN_MATCH > n) continue;
-        const hh = Math.imul((data[i] << 16) | (data[i + 1] << 8) | data[i + 2], 0x9e3779b1) >>> shift;
-        prev[i & mask] = head[hh];
-        head[hh] = i;
-      }
-    } else {
-      w.bits(FIXED_CODE[data[i]], FIXED_LEN[data[i]]);
-      i++;
-    }
-  }
-  w.bits(FIXED_CODE[256], FIXED_LEN[256]); // end of block
-  return w.finish();
-}
 
 // Decoding tables for the fixed code, indexed by the next 9 (literal/length) or 5 (distance)
 // input bits as they come (LSB-first, i.e. the code bit-reversed): symbol << 4 | code length.
