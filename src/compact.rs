@@ -39,8 +39,9 @@
 //! three bytes instead of seven.
 //!
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::ser::{self, Serialize};
@@ -116,11 +117,58 @@ impl de::Error for Error {
     }
 }
 
+/// A preset string table shared by writer and reader, with its lookup built once.
+pub struct Dictionary {
+    words: &'static [&'static str],
+    index: HashMap<&'static str, u32, BuildHasherDefault<Fx>>,
+}
+
+impl Dictionary {
+    /// A word's index is its first position in `words`.
+    pub fn new(words: &'static [&'static str]) -> Dictionary {
+        let mut index = HashMap::with_capacity_and_hasher(words.len(), Default::default());
+        for (i, w) in words.iter().enumerate() {
+            index.entry(*w).or_insert(i as u32);
+        }
+        Dictionary { words, index }
+    }
+}
+
+/// The string tables' hash: FxHash's step (rustc's hasher, the `rustc-hash` crate: rotate,
+/// xor, multiply) over a string's length and its first and last eight bytes — constant time.
+/// The tables hold field names, variant ids and the writer's own data strings; SipHash's
+/// resistance to chosen keys buys nothing there and costs several times as much.
+#[derive(Default)]
+struct Fx(u64);
+
+const FX_K: u64 = 0x517c_c1b7_2722_0a95;
+
+fn word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = bytes.len().min(8);
+    if let (Some(to), Some(from)) = (w.get_mut(..n), bytes.get(..n)) {
+        to.copy_from_slice(from);
+    }
+    u64::from_le_bytes(w)
+}
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let tail = bytes
+            .get(bytes.len().saturating_sub(8)..)
+            .unwrap_or_default();
+        let mut h = (self.0.rotate_left(5) ^ bytes.len() as u64).wrapping_mul(FX_K);
+        h = (h.rotate_left(5) ^ word(bytes)).wrapping_mul(FX_K);
+        h = (h.rotate_left(5) ^ word(tail)).wrapping_mul(FX_K);
+        self.0 = h;
+    }
+}
+
 /// Encodes a value; `dictionary` presets the string table (the reader must use the same one).
-pub fn to_vec<T: Serialize + ?Sized>(
-    value: &T,
-    dictionary: &[&'static str],
-) -> Result<Vec<u8>, Error> {
+pub fn to_vec<T: Serialize + ?Sized>(value: &T, dictionary: &Dictionary) -> Result<Vec<u8>, Error> {
     let mut w = Writer::new(dictionary);
     value.serialize(&mut w)?;
     Ok(w.out)
@@ -132,7 +180,7 @@ pub fn to_vec<T: Serialize + ?Sized>(
 /// decoders costs tens of kilobytes).
 pub fn transcode<'de, D: de::Deserializer<'de>>(
     input: D,
-    dictionary: &[&'static str],
+    dictionary: &Dictionary,
 ) -> Result<Vec<u8>, D::Error> {
     let mut w = Writer::new(dictionary);
     Transcode(&mut w).deserialize(input)?;
@@ -142,12 +190,13 @@ pub fn transcode<'de, D: de::Deserializer<'de>>(
 /// Decodes a value written with the same `dictionary`; every byte must belong to it.
 pub fn from_slice<'de, T: de::Deserialize<'de>>(
     bytes: &'de [u8],
-    dictionary: &[&'static str],
+    dictionary: &Dictionary,
 ) -> Result<T, Error> {
     let mut r = Reader {
         input: bytes,
         pos: 0,
-        strings: dictionary.iter().map(|d| Cow::Borrowed(*d)).collect(),
+        words: dictionary.words,
+        strings: Vec::new(),
         last_new: None,
         anchor: 0,
         depth: 0,
@@ -161,30 +210,34 @@ pub fn from_slice<'de, T: de::Deserialize<'de>>(
 
 // ── writing ───────────────────────────────────────────────────────────────────────────────
 
-struct Writer {
+struct Writer<'d> {
     out: Vec<u8>,
-    /// String → its table index (the dictionary's entries borrowed, the rest owned).
-    strings: BTreeMap<Cow<'static, str>, u32>,
+    dictionary: &'d Dictionary,
+    /// New strings → their table index.
+    strings: HashMap<Box<str>, u32, BuildHasherDefault<Fx>>,
     /// The next table index.
     next: u32,
     anchor: i64,
     /// The previous new string (front coding starts from it).
     last_new: String,
+    /// Table indices of `&'static` strings (field names, variant ids) by address: a static
+    /// string's bytes never change, so its address identifies it (direct-mapped).
+    statics: [(usize, usize, u32); STATIC_CACHE],
 }
 
-impl Writer {
-    fn new(dictionary: &[&'static str]) -> Writer {
-        let mut w = Writer {
+const STATIC_CACHE: usize = 256;
+
+impl<'d> Writer<'d> {
+    fn new(dictionary: &'d Dictionary) -> Writer<'d> {
+        Writer {
+            statics: [(0, 0, 0); STATIC_CACHE],
             out: Vec::with_capacity(1024),
-            strings: BTreeMap::new(),
-            next: dictionary.len() as u32,
+            dictionary,
+            strings: HashMap::with_capacity_and_hasher(64, Default::default()),
+            next: dictionary.words.len() as u32,
             anchor: 0,
             last_new: String::new(),
-        };
-        for (i, d) in dictionary.iter().enumerate() {
-            w.strings.entry(Cow::Borrowed(*d)).or_insert(i as u32);
         }
-        w
     }
 }
 
@@ -214,7 +267,7 @@ fn integral(v: f64) -> Option<i64> {
         .then_some(v as i64)
 }
 
-impl Writer {
+impl<'d> Writer<'d> {
     fn uint(&mut self, v: u64) {
         if v < 0x80 {
             self.out.push(UINT_SMALL | v as u8);
@@ -256,14 +309,35 @@ impl Writer {
         }
     }
 
-    fn str(&mut self, s: &str) {
-        if let Some(&i) = self.strings.get(s) {
-            if i < SMALL_REFS {
-                self.out.push(STR_REF_SMALL + i as u8);
-            } else {
-                self.out.push(STR_REF);
-                put_varint(&mut self.out, u64::from(i));
+    /// A `&'static` string: looked up by address after its first use.
+    fn static_str(&mut self, s: &'static str) {
+        let at = s.as_ptr() as usize;
+        let slot = ((at as u64).wrapping_mul(FX_K) >> 56) as usize % STATIC_CACHE;
+        if let Some(&(a, n, i)) = self.statics.get(slot) {
+            if a == at && n == s.len() {
+                self.str_ref(i);
+                return;
             }
+        }
+        self.str(s);
+        let known = self.dictionary.index.get(s).or_else(|| self.strings.get(s));
+        if let (Some(&i), Some(e)) = (known, self.statics.get_mut(slot)) {
+            *e = (at, s.len(), i);
+        }
+    }
+
+    fn str_ref(&mut self, i: u32) {
+        if i < SMALL_REFS {
+            self.out.push(STR_REF_SMALL + i as u8);
+        } else {
+            self.out.push(STR_REF);
+            put_varint(&mut self.out, u64::from(i));
+        }
+    }
+
+    fn str(&mut self, s: &str) {
+        if let Some(&i) = self.dictionary.index.get(s).or_else(|| self.strings.get(s)) {
+            self.str_ref(i);
             return;
         }
         let mut k = self
@@ -285,7 +359,7 @@ impl Writer {
         put_varint(&mut self.out, (s.len() - k) as u64);
         self.out
             .extend_from_slice(s.as_bytes().get(k..).unwrap_or_default());
-        self.strings.insert(Cow::Owned(s.to_owned()), self.next);
+        self.strings.insert(s.into(), self.next);
         self.next += 1;
         self.last_new.clear();
         self.last_new.push_str(s);
@@ -293,7 +367,7 @@ impl Writer {
 
     /// Starts a sequence or map. With an unknown length, a 5-byte varint is reserved and
     /// patched by [`Compound::finish`] (LEB128 allows the padding).
-    fn open(&mut self, tag: u8, len: Option<usize>) -> Compound<'_> {
+    fn open(&mut self, tag: u8, len: Option<usize>) -> Compound<'_, 'd> {
         self.out.push(tag);
         let patch_at = match len {
             Some(n) => {
@@ -315,14 +389,14 @@ impl Writer {
     }
 }
 
-struct Compound<'a> {
-    w: &'a mut Writer,
+struct Compound<'a, 'd> {
+    w: &'a mut Writer<'d>,
     expected: Option<usize>,
     patch_at: Option<usize>,
     count: usize,
 }
 
-impl Compound<'_> {
+impl Compound<'_, '_> {
     fn finish(self) -> Result<(), Error> {
         if let Some(at) = self.patch_at {
             if self.count >= 1 << 28 {
@@ -344,16 +418,16 @@ impl Compound<'_> {
     }
 }
 
-impl<'a> ser::Serializer for &'a mut Writer {
+impl<'a, 'd> ser::Serializer for &'a mut Writer<'d> {
     type Ok = ();
     type Error = Error;
-    type SerializeSeq = Compound<'a>;
-    type SerializeTuple = Compound<'a>;
-    type SerializeTupleStruct = Compound<'a>;
-    type SerializeTupleVariant = Compound<'a>;
-    type SerializeMap = Compound<'a>;
-    type SerializeStruct = Compound<'a>;
-    type SerializeStructVariant = Compound<'a>;
+    type SerializeSeq = Compound<'a, 'd>;
+    type SerializeTuple = Compound<'a, 'd>;
+    type SerializeTupleStruct = Compound<'a, 'd>;
+    type SerializeTupleVariant = Compound<'a, 'd>;
+    type SerializeMap = Compound<'a, 'd>;
+    type SerializeStruct = Compound<'a, 'd>;
+    type SerializeStructVariant = Compound<'a, 'd>;
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.out.push(if v { TRUE } else { FALSE });
@@ -435,7 +509,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         _index: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        self.str(variant);
+        self.static_str(variant);
         Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -455,20 +529,20 @@ impl<'a> ser::Serializer for &'a mut Writer {
     ) -> Result<(), Error> {
         self.out.push(MAP);
         put_varint(&mut self.out, 1);
-        self.str(variant);
+        self.static_str(variant);
         value.serialize(self)
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a>, Error> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a, 'd>, Error> {
         Ok(self.open(SEQ, len))
     }
-    fn serialize_tuple(self, len: usize) -> Result<Compound<'a>, Error> {
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a, 'd>, Error> {
         Ok(self.open(SEQ, Some(len)))
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         len: usize,
-    ) -> Result<Compound<'a>, Error> {
+    ) -> Result<Compound<'a, 'd>, Error> {
         Ok(self.open(SEQ, Some(len)))
     }
     /// `{variant: [fields]}`.
@@ -478,16 +552,16 @@ impl<'a> ser::Serializer for &'a mut Writer {
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<Compound<'a>, Error> {
+    ) -> Result<Compound<'a, 'd>, Error> {
         self.out.push(MAP);
         put_varint(&mut self.out, 1);
-        self.str(variant);
+        self.static_str(variant);
         Ok(self.open(SEQ, Some(len)))
     }
-    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a>, Error> {
+    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a, 'd>, Error> {
         Ok(self.open(MAP, len))
     }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Compound<'a>, Error> {
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Compound<'a, 'd>, Error> {
         Ok(self.open(MAP, Some(len)))
     }
     /// `{variant: {fields}}`.
@@ -497,15 +571,15 @@ impl<'a> ser::Serializer for &'a mut Writer {
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<Compound<'a>, Error> {
+    ) -> Result<Compound<'a, 'd>, Error> {
         self.out.push(MAP);
         put_varint(&mut self.out, 1);
-        self.str(variant);
+        self.static_str(variant);
         Ok(self.open(MAP, Some(len)))
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
+impl ser::SerializeSeq for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
@@ -517,7 +591,7 @@ impl ser::SerializeSeq for Compound<'_> {
     }
 }
 
-impl ser::SerializeTuple for Compound<'_> {
+impl ser::SerializeTuple for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
@@ -528,7 +602,7 @@ impl ser::SerializeTuple for Compound<'_> {
     }
 }
 
-impl ser::SerializeTupleStruct for Compound<'_> {
+impl ser::SerializeTupleStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
@@ -539,7 +613,7 @@ impl ser::SerializeTupleStruct for Compound<'_> {
     }
 }
 
-impl ser::SerializeTupleVariant for Compound<'_> {
+impl ser::SerializeTupleVariant for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
@@ -550,7 +624,7 @@ impl ser::SerializeTupleVariant for Compound<'_> {
     }
 }
 
-impl ser::SerializeMap for Compound<'_> {
+impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
@@ -565,7 +639,7 @@ impl ser::SerializeMap for Compound<'_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_> {
+impl ser::SerializeStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -574,7 +648,7 @@ impl ser::SerializeStruct for Compound<'_> {
         value: &T,
     ) -> Result<(), Error> {
         self.count += 1;
-        self.w.str(key);
+        self.w.static_str(key);
         value.serialize(&mut *self.w)
     }
     fn end(self) -> Result<(), Error> {
@@ -582,7 +656,7 @@ impl ser::SerializeStruct for Compound<'_> {
     }
 }
 
-impl ser::SerializeStructVariant for Compound<'_> {
+impl ser::SerializeStructVariant for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -599,16 +673,16 @@ impl ser::SerializeStructVariant for Compound<'_> {
 
 // ── transcoding ───────────────────────────────────────────────────────────────────────────
 
-struct Transcode<'a>(&'a mut Writer);
+struct Transcode<'a, 'd>(&'a mut Writer<'d>);
 
-impl<'de> DeserializeSeed<'de> for Transcode<'_> {
+impl<'de> DeserializeSeed<'de> for Transcode<'_, '_> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, input: D) -> Result<(), D::Error> {
         input.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Transcode<'_> {
+impl<'de> Visitor<'de> for Transcode<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any value")
@@ -672,9 +746,10 @@ impl<'de> Visitor<'de> for Transcode<'_> {
 struct Reader<'de> {
     input: &'de [u8],
     pos: usize,
-    /// The string table: the dictionary, then every new string (checked UTF-8) in order.
+    /// The string table: the dictionary's words, then `strings` (the new ones, checked UTF-8).
+    words: &'static [&'static str],
     strings: Vec<Cow<'de, str>>,
-    /// The table index of the previous new string.
+    /// The previous new string's index in `strings`.
     last_new: Option<usize>,
     anchor: i64,
     depth: u32,
@@ -789,7 +864,8 @@ impl<'de> Reader<'de> {
                 } else {
                     u64::from(tag - STR_REF_SMALL)
                 };
-                return match usize::try_from(i).ok().filter(|&i| i < self.strings.len()) {
+                let len = self.words.len() + self.strings.len();
+                return match usize::try_from(i).ok().filter(|&i| i < len) {
                     Some(i) => Ok(i),
                     None => self.fail(&format!("string {i} referred to before it was written")),
                 };
@@ -797,7 +873,18 @@ impl<'de> Reader<'de> {
         };
         self.strings.push(entry);
         self.last_new = Some(self.strings.len() - 1);
-        Ok(self.strings.len() - 1)
+        Ok(self.words.len() + self.strings.len() - 1)
+    }
+
+    /// The string table's entry `i`.
+    fn text(&self, i: usize) -> Option<Text<'_, 'de>> {
+        if let Some(w) = self.words.get(i) {
+            return Some(Text::Input(w));
+        }
+        Some(match self.strings.get(i - self.words.len())? {
+            Cow::Borrowed(s) => Text::Input(s),
+            Cow::Owned(s) => Text::Decoded(s),
+        })
     }
 
     /// An integral `f64` read: it moves the anchor as the writer's did.
@@ -821,6 +908,12 @@ impl<'de> Reader<'de> {
         self.depth -= 1;
         r
     }
+}
+
+/// A string of the table: borrowed from the input (or the dictionary), or decoded (front coded).
+enum Text<'a, 'de> {
+    Input(&'de str),
+    Decoded(&'a str),
 }
 
 /// One value's head, decoded without knowing what the caller wants (so the tag decoding is
@@ -906,9 +999,9 @@ impl<'de> Reader<'de> {
     }
 
     fn visit_string<V: Visitor<'de>>(&self, i: usize, visitor: V) -> Result<V::Value, Error> {
-        match self.strings.get(i) {
-            Some(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
-            Some(Cow::Owned(s)) => visitor.visit_str(s),
+        match self.text(i) {
+            Some(Text::Input(s)) => visitor.visit_borrowed_str(s),
+            Some(Text::Decoded(s)) => visitor.visit_str(s),
             None => self.fail("a string that is not there"),
         }
     }
@@ -1114,8 +1207,10 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         match self.item()? {
-            Item::Str(i) => match self.strings.get(i) {
-                Some(name) => visitor.visit_enum(name.as_ref().into_deserializer()),
+            Item::Str(i) => match self.text(i) {
+                Some(Text::Input(name) | Text::Decoded(name)) => {
+                    visitor.visit_enum(name.into_deserializer())
+                }
                 None => self.fail("a string that is not there"),
             },
             Item::Map(1) => self.nested(|r| visitor.visit_enum(Variant { r })),
@@ -1212,6 +1307,10 @@ mod tests {
 
     const DICT: &[&str] = &["kind", "device", "kind"];
 
+    fn dict() -> Dictionary {
+        Dictionary::new(DICT)
+    }
+
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
     #[serde(tag = "kind", rename_all = "snake_case")]
     enum Tagged {
@@ -1307,8 +1406,8 @@ mod tests {
     #[test]
     fn round_trips_every_shape_the_snapshot_uses_bit_for_bit() {
         let v = everything();
-        let bytes = to_vec(&v, DICT).expect("encodes");
-        let back: Everything = from_slice(&bytes, DICT).expect("decodes");
+        let bytes = to_vec(&v, &dict()).expect("encodes");
+        let back: Everything = from_slice(&bytes, &dict()).expect("decodes");
         assert_eq!(back, v);
         let bits = |f: &[f64]| f.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(
@@ -1317,10 +1416,10 @@ mod tests {
             "-0.0 and every float exact"
         );
         let nan: f64 =
-            from_slice(&to_vec(&f64::NAN, DICT).expect("encodes"), DICT).expect("decodes");
+            from_slice(&to_vec(&f64::NAN, &dict()).expect("encodes"), &dict()).expect("decodes");
         assert!(nan.is_nan());
         // Re-encoding gives the same bytes (deterministic).
-        assert_eq!(to_vec(&back, DICT).expect("encodes"), bytes);
+        assert_eq!(to_vec(&back, &dict()).expect("encodes"), bytes);
         // Smaller than JSON (which cannot even hold the infinities).
         let json = serde_json::to_vec(&v).expect("json");
         assert!(
@@ -1334,7 +1433,7 @@ mod tests {
     #[test]
     fn repeated_strings_are_one_byte_references() {
         let names = vec!["page_view".to_string(); 10];
-        let bytes = to_vec(&names, DICT).expect("encodes");
+        let bytes = to_vec(&names, &dict()).expect("encodes");
         // SEQ, count, new string (tag, len, 9 bytes), then 9 one-byte references.
         assert_eq!(bytes.len(), 2 + 2 + 9 + 9);
     }
@@ -1352,7 +1451,7 @@ mod tests {
             -t0,
             2.0 * t0,
         ];
-        let bytes = to_vec(&ts, DICT).expect("encodes");
+        let bytes = to_vec(&ts, &dict()).expect("encodes");
         // SEQ, count; t0 absolute (1 + 6); deltas 1 + 1 each, 14.0 small (1 + 1), then t0 + 20
         // still from the anchor t0 + 19; −t0 and 2·t0 are cheaper absolute (1 + 6, 1 + 7).
         assert_eq!(
@@ -1360,33 +1459,36 @@ mod tests {
             2 + 7 + 2 + 2 + 2 + 2 + 2 + 7 + 8,
             "{bytes:02x?}"
         );
-        assert_eq!(from_slice::<Vec<f64>>(&bytes, DICT).expect("decodes"), ts);
+        assert_eq!(
+            from_slice::<Vec<f64>>(&bytes, &dict()).expect("decodes"),
+            ts
+        );
 
         let ids: Vec<String> = (19..31).map(|n| format!("4f482cd2-{n}")).collect();
-        let bytes = to_vec(&ids, DICT).expect("encodes");
+        let bytes = to_vec(&ids, &dict()).expect("encodes");
         // The first in full (1 + 1 + 11), the rest: tag, shared length, new length and the new
         // bytes (two after "4f482cd2-", one when only the last digit changes).
         assert_eq!(bytes.len(), 2 + 13 + 5 + 9 * 4 + 5);
         assert_eq!(
-            from_slice::<Vec<String>>(&bytes, DICT).expect("decodes"),
+            from_slice::<Vec<String>>(&bytes, &dict()).expect("decodes"),
             ids
         );
         // Front coding stops on a character boundary.
         let words = vec!["añob".to_string(), "añoc".to_string(), "añ€".to_string()];
-        let bytes = to_vec(&words, DICT).expect("encodes");
+        let bytes = to_vec(&words, &dict()).expect("encodes");
         assert_eq!(
-            from_slice::<Vec<String>>(&bytes, DICT).expect("decodes"),
+            from_slice::<Vec<String>>(&bytes, &dict()).expect("decodes"),
             words
         );
 
         // Dictionary words are one byte from the first use; a duplicate entry is harmless.
-        let bytes = to_vec(&["kind", "device", "kind"], DICT).expect("encodes");
+        let bytes = to_vec(&["kind", "device", "kind"], &dict()).expect("encodes");
         assert_eq!(
             bytes,
             [SEQ, 3, STR_REF_SMALL, STR_REF_SMALL + 1, STR_REF_SMALL]
         );
         // The reader needs the writer's dictionary.
-        let e = from_slice::<Vec<String>>(&bytes, &[]).expect_err("refused");
+        let e = from_slice::<Vec<String>>(&bytes, &Dictionary::new(&[])).expect_err("refused");
         assert!(e.to_string().contains("string 0 referred to before"), "{e}");
     }
 
@@ -1396,13 +1498,13 @@ mod tests {
         v.floats.retain(|f| f.is_finite()); // JSON has no infinities
         v.small.retain(|f| f.is_finite());
         let json = serde_json::to_vec(&v).expect("json");
-        let bytes =
-            transcode(&mut serde_json::Deserializer::from_slice(&json), DICT).expect("transcodes");
-        let back: Everything = from_slice(&bytes, DICT).expect("decodes");
+        let bytes = transcode(&mut serde_json::Deserializer::from_slice(&json), &dict())
+            .expect("transcodes");
+        let back: Everything = from_slice(&bytes, &dict()).expect("decodes");
         assert_eq!(back, v);
         // Re-encoded from the value, the bytes are the compact ones (counts no longer padded).
-        assert!(to_vec(&back, DICT).expect("encodes").len() < bytes.len());
-        let e = transcode(&mut serde_json::Deserializer::from_slice(b"[1, 2"), DICT)
+        assert!(to_vec(&back, &dict()).expect("encodes").len() < bytes.len());
+        let e = transcode(&mut serde_json::Deserializer::from_slice(b"[1, 2"), &dict())
             .expect_err("refused");
         assert!(e.to_string().contains("EOF"), "{e}");
     }
@@ -1420,23 +1522,23 @@ mod tests {
         struct Less {
             a: u8,
         }
-        let bytes = to_vec(&More { a: 1, b: 2 }, DICT).expect("encodes");
-        let e = from_slice::<Less>(&bytes, DICT).expect_err("refused");
+        let bytes = to_vec(&More { a: 1, b: 2 }, &dict()).expect("encodes");
+        let e = from_slice::<Less>(&bytes, &dict()).expect_err("refused");
         assert!(e.to_string().contains("unknown field `b`"), "{e}");
     }
 
     #[test]
     fn hostile_bytes_are_errors_never_panics() {
-        let good = to_vec(&everything(), DICT).expect("encodes");
+        let good = to_vec(&everything(), &dict()).expect("encodes");
         // Every truncation and every single-byte change: an error or a value, never a panic.
         for cut in 0..good.len() {
-            let _ = from_slice::<Everything>(&good[..cut], DICT);
+            let _ = from_slice::<Everything>(&good[..cut], &dict());
         }
         for i in 0..good.len() {
             for x in [0x01u8, 0x80, 0xff] {
                 let mut b = good.clone();
                 b[i] ^= x;
-                let _ = from_slice::<Everything>(&b, DICT);
+                let _ = from_slice::<Everything>(&b, &dict());
             }
         }
         let cases: &[(&[u8], &str)] = &[
@@ -1461,13 +1563,13 @@ mod tests {
             (&[0x81, 0x81], "1 bytes after the value"),
         ];
         for (bytes, want) in cases {
-            let e = from_slice::<serde::de::IgnoredAny>(bytes, DICT).expect_err("refused");
+            let e = from_slice::<serde::de::IgnoredAny>(bytes, &dict()).expect_err("refused");
             assert!(e.to_string().contains(want), "{bytes:?}: {e}");
         }
         // Deep nesting stops at MAX_DEPTH instead of exhausting the stack.
         let mut deep = [SEQ, 1].repeat(100_000);
         deep.push(NULL);
-        let e = from_slice::<serde::de::IgnoredAny>(&deep, DICT).expect_err("refused");
+        let e = from_slice::<serde::de::IgnoredAny>(&deep, &dict()).expect_err("refused");
         assert!(e.to_string().contains("nested deeper than 64"), "{e}");
     }
 
@@ -1485,7 +1587,7 @@ mod tests {
             }
         }
         let v: Vec<u32> = (0..300).collect();
-        let bytes = to_vec(&Unsized(v.clone()), DICT).expect("encodes");
-        assert_eq!(from_slice::<Vec<u32>>(&bytes, DICT).expect("decodes"), v);
+        let bytes = to_vec(&Unsized(v.clone()), &dict()).expect("encodes");
+        assert_eq!(from_slice::<Vec<u32>>(&bytes, &dict()).expect("decodes"), v);
     }
 }

@@ -193,10 +193,16 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
+/// [`DICTIONARY`] with its lookup table, built on first use.
+fn dictionary() -> &'static crate::compact::Dictionary {
+    static D: std::sync::OnceLock<crate::compact::Dictionary> = std::sync::OnceLock::new();
+    D.get_or_init(|| crate::compact::Dictionary::new(DICTIONARY))
+}
+
 pub fn encode(state: &EngineState) -> Vec<u8> {
     // Serializing plain data cannot fail (lengths are known); an empty payload would be
     // rejected by `decode` rather than silently accepted.
-    let payload = crate::compact::to_vec(state, DICTIONARY).unwrap_or_default();
+    let payload = crate::compact::to_vec(state, dictionary()).unwrap_or_default();
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -247,18 +253,18 @@ pub fn decode(bytes: &[u8]) -> Result<EngineState, SnapshotError> {
     if version == FORMAT_JSON {
         // Re-encoded, then read like format 2: the state types' decoders exist once.
         let mut json = serde_json::Deserializer::from_slice(payload);
-        let bytes = crate::compact::transcode(&mut json, DICTIONARY)
+        let bytes = crate::compact::transcode(&mut json, dictionary())
             .and_then(|b| json.end().map(|()| b))
             .map_err(|e| SnapshotError::Corrupt {
                 message: crate::error::json_error(&e),
             })?;
-        return crate::compact::from_slice(&bytes, DICTIONARY).map_err(|e| {
+        return crate::compact::from_slice(&bytes, dictionary()).map_err(|e| {
             SnapshotError::Corrupt {
                 message: format!("format 1 (JSON) state: {}", e.without_position()),
             }
         });
     }
-    crate::compact::from_slice(payload, DICTIONARY).map_err(|e| SnapshotError::Corrupt {
+    crate::compact::from_slice(payload, dictionary()).map_err(|e| SnapshotError::Corrupt {
         message: e.to_string(),
     })
 }
