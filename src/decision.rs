@@ -191,6 +191,14 @@ fn valid_id(s: &str) -> bool {
 }
 
 impl EngineConfig {
+    /// The top-level `consent_default` fills the consent section's `default` when that is
+    /// unset (what every engine of this config does; a shared config is normalized once).
+    pub fn normalize_consent_default(&mut self) {
+        if self.consent.default == Purposes::default() {
+            self.consent.default = self.consent_default;
+        }
+    }
+
     pub fn from_json(json: &str) -> Result<EngineConfig, ConfigError> {
         let c: EngineConfig = serde_json::from_str(json).map_err(|e| ConfigError::Json {
             message: crate::error::json_error(&e),
@@ -636,7 +644,7 @@ impl Scratch {
 pub struct Engine {
     /// Length of a contextual policy's context: 1 + first model's width + number of models.
     context_dim: usize,
-    config: EngineConfig,
+    config: std::sync::Arc<EngineConfig>,
     slots: Vec<SlotRuntime>,
     models: Vec<PropensityModel>,
     /// For each model, the first model with an identical feature spec (features computed once).
@@ -680,11 +688,12 @@ fn check_now(now: f64) -> Result<(), DecisionError> {
 impl Engine {
     /// Builds an engine from a config and loaded models.
     pub fn new(
-        config: EngineConfig,
+        config: impl Into<std::sync::Arc<EngineConfig>>,
         models: Vec<PropensityModel>,
         options: EngineOptions,
         now_ms: f64,
     ) -> Result<Engine, Error> {
+        let mut config: std::sync::Arc<EngineConfig> = config.into();
         check_now(now_ms)?;
         config.validate()?;
         let mut score_names: Vec<String> = Vec::with_capacity(models.len());
@@ -755,9 +764,11 @@ impl Engine {
         let start = options.session_start.unwrap_or(now_ms);
         check_now(start)?;
         let features = vec![Vec::new(); models.len()];
-        let mut config = config;
-        if config.consent.default == Purposes::default() {
-            config.consent.default = config.consent_default;
+        if config.consent.default == Purposes::default()
+            && config.consent_default != Purposes::default()
+        {
+            // (A config shared by many engines is normalized once, when it is loaded.)
+            std::sync::Arc::make_mut(&mut config).normalize_consent_default();
         }
         let consent = ConsentState::default();
         let effective = consent.effective(&config.consent);
@@ -1814,10 +1825,11 @@ impl Engine {
     /// in [`Engine::restore_notes`]; corrupt bytes are an error.
     pub fn restore(
         bytes: &[u8],
-        config: EngineConfig,
+        config: impl Into<std::sync::Arc<EngineConfig>>,
         models: Vec<PropensityModel>,
         now_ms: f64,
     ) -> Result<Engine, Error> {
+        let config: std::sync::Arc<EngineConfig> = config.into();
         let state = snapshot::decode(bytes)?;
         if state.scope == Scope::Session
             && state.expires_ms.is_none_or(|t| t.is_nan() || now_ms > t)

@@ -257,7 +257,8 @@ enum Backend {
 
 /// A loaded, checked, ready-to-run model.
 pub struct PropensityModel {
-    manifest: ModelManifest,
+    /// Shared by `try_clone` copies: read-only.
+    manifest: std::sync::Arc<ModelManifest>,
     width: usize,
     backend: Backend,
     source_len: usize,
@@ -379,7 +380,7 @@ impl PropensityModel {
                 message: format!("the compiled program is invalid: {message}"),
             })?;
         let mut m = PropensityModel {
-            manifest,
+            manifest: manifest.into(),
             width,
             backend: Backend::Compiled(runner),
             source_len,
@@ -394,7 +395,7 @@ impl PropensityModel {
             Backend::Compiled(r) => Some(CompiledModel {
                 format: COMPILED_FORMAT.into(),
                 version: COMPILED_VERSION,
-                manifest: self.manifest.clone(),
+                manifest: (*self.manifest).clone(),
                 program: r.program().clone(),
             }),
             #[cfg(feature = "tract")]
@@ -525,7 +526,7 @@ impl PropensityModel {
             match Self::tract_backend(&manifest, &proto, width) {
             Ok((state, class_index)) => {
                 let mut m = PropensityModel {
-                    manifest,
+                    manifest: manifest.into(),
                     width,
                     backend: Backend::Tract {
                         state: Box::new(state),

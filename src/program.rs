@@ -250,8 +250,9 @@ pub struct Program {
 /// A [`Program`] with its shapes checked and its buffers allocated: `run` allocates nothing.
 #[derive(Debug, Clone)]
 pub struct Runner {
-    program: Program,
-    shapes: Vec<Vec<usize>>,
+    /// Shared by the runners cloned from one (an edge isolate's engines): read-only.
+    program: std::sync::Arc<Program>,
+    shapes: std::sync::Arc<[Vec<usize>]>,
     values: Vec<Vec<f32>>,
     scratch: Vec<f32>,
 }
@@ -556,13 +557,14 @@ impl Program {
         values.push(vec![0.0; self.width]);
         for (step, shape) in self.steps.iter().zip(shapes.iter().skip(1)) {
             values.push(match &step.op {
-                Op::Const(c) => c.data.clone(),
+                // Read from the program (shared by clones), not copied per runner.
+                Op::Const(_) => Vec::new(),
                 _ => vec![0.0; numel(shape)],
             });
         }
         Ok(Runner {
-            program: self,
-            shapes,
+            program: std::sync::Arc::new(self),
+            shapes: shapes.into(),
             values,
             scratch: Vec::new(),
         })
@@ -682,7 +684,15 @@ impl Runner {
         self.program.width
     }
 
+    /// Value `id`: the input, a constant (read from the shared program), or a step's output.
     fn value(&self, id: usize) -> &[f32] {
+        let step = id.checked_sub(1).and_then(|si| self.program.steps.get(si));
+        if let Some(Step {
+            op: Op::Const(c), ..
+        }) = step
+        {
+            return &c.data;
+        }
         self.values.get(id).map(Vec::as_slice).unwrap_or_default()
     }
 

@@ -198,7 +198,8 @@ fn parse_options(v: &JsValue) -> Result<(EngineOptions, Option<f64>), JsValue> {
 /// request pays neither the ONNX decoding and compiling nor the config parsing again.
 #[wasm_bindgen(js_name = Shared)]
 pub struct JsShared {
-    config: EngineConfig,
+    /// Shared by its engines (read-only).
+    config: std::sync::Arc<EngineConfig>,
     models: Vec<PropensityModel>,
     /// The config's strings as JS values, made by the first of its engines that needs them and
     /// kept for the others (an edge isolate's requests; ~60 µs each otherwise).
@@ -214,7 +215,8 @@ impl JsShared {
     /// would for a bad config or model, and `invalid_argument` for a model that cannot be shared
     /// (one that runs on tract).
     pub fn load(config: JsValue, models: JsValue) -> Result<JsShared, JsValue> {
-        let config = parse_config(&config)?;
+        let mut config = parse_config(&config)?;
+        config.normalize_consent_default();
         let models = load_models(&models)?;
         if models.iter().any(|m| m.try_clone().is_none()) {
             return Err(bad_arg(
@@ -222,13 +224,13 @@ impl JsShared {
             ));
         }
         Ok(JsShared {
-            config,
+            config: config.into(),
             models,
             views: SharedViews::default(),
         })
     }
 
-    fn parts(&self) -> (EngineConfig, Vec<PropensityModel>) {
+    fn parts(&self) -> (std::sync::Arc<EngineConfig>, Vec<PropensityModel>) {
         let models = self.models.iter().filter_map(|m| m.try_clone()).collect();
         (self.config.clone(), models)
     }
@@ -370,7 +372,7 @@ impl JsEngine {
 
     /// A fresh engine (`create`, `createShared`), the clock from `options.now` or `Date.now()`.
     fn made(
-        config: EngineConfig,
+        config: std::sync::Arc<EngineConfig>,
         models: Vec<PropensityModel>,
         options: &JsValue,
         views: SharedViews,
@@ -384,7 +386,7 @@ impl JsEngine {
     /// An engine from snapshot bytes (`restore`, `restoreShared`).
     fn restored(
         bytes: &[u8],
-        config: EngineConfig,
+        config: std::sync::Arc<EngineConfig>,
         models: Vec<PropensityModel>,
         options: &JsValue,
         views: SharedViews,
@@ -401,7 +403,7 @@ impl JsEngine {
     pub fn create(config: JsValue, models: JsValue, options: JsValue) -> Result<JsEngine, JsValue> {
         let config = parse_config(&config)?;
         Self::made(
-            config,
+            config.into(),
             load_models(&models)?,
             &options,
             SharedViews::default(),
@@ -419,7 +421,7 @@ impl JsEngine {
         let config = parse_config(&config)?;
         Self::restored(
             &bytes,
-            config,
+            config.into(),
             load_models(&models)?,
             &options,
             SharedViews::default(),
