@@ -510,9 +510,10 @@ pub struct EngineOptions {
 }
 
 struct SlotRuntime {
-    config: SlotConfig,
+    /// The slot's config and its variants' parsed rules, shared by the engines of a [`Prepared`].
+    config: std::sync::Arc<SlotConfig>,
     default_idx: usize,
-    rules: Vec<Option<Expr>>,
+    rules: std::sync::Arc<[Option<Expr>]>,
     policy: SlotPolicy,
     /// Per variant, times (ms) it was shown; bounded by the cap's `max`.
     shown: Vec<VecDeque<f64>>,
@@ -685,19 +686,48 @@ fn check_now(now: f64) -> Result<(), DecisionError> {
     }
 }
 
+/// What [`Engine::new`] derives from a config and its models before any visitor: the checked
+/// config, the score names, which models share features, each slot's config and its variants'
+/// parsed rules. Made once by [`Engine::prepare`] and shared by the engines of one config (an
+/// edge isolate's requests), so a request's engine is not validated and parsed again.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    config: std::sync::Arc<EngineConfig>,
+    score_names: Vec<String>,
+    widths: Vec<usize>,
+    spec_group: Vec<usize>,
+    context_dim: usize,
+    slots: Vec<PreparedSlot>,
+}
+
+#[derive(Debug, Clone)]
+struct PreparedSlot {
+    config: std::sync::Arc<SlotConfig>,
+    rules: std::sync::Arc<[Option<Expr>]>,
+    default_idx: usize,
+}
+
+impl Prepared {
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+}
+
 impl Engine {
-    /// Builds an engine from a config and loaded models.
-    pub fn new(
+    /// Checks a config against its models once (see [`Prepared`]).
+    pub fn prepare(
         config: impl Into<std::sync::Arc<EngineConfig>>,
-        models: Vec<PropensityModel>,
-        options: EngineOptions,
-        now_ms: f64,
-    ) -> Result<Engine, Error> {
+        models: &[PropensityModel],
+    ) -> Result<Prepared, Error> {
         let mut config: std::sync::Arc<EngineConfig> = config.into();
-        check_now(now_ms)?;
         config.validate()?;
+        if config.consent.default == Purposes::default()
+            && config.consent_default != Purposes::default()
+        {
+            std::sync::Arc::make_mut(&mut config).normalize_consent_default();
+        }
         let mut score_names: Vec<String> = Vec::with_capacity(models.len());
-        for m in &models {
+        for m in models {
             if score_names.iter().any(|s| s == m.score_name()) {
                 return Err(ModelError::DuplicateScore {
                     score: m.score_name().to_owned(),
@@ -733,19 +763,76 @@ impl Engine {
                     }
                 });
             }
-            slots.push(SlotRuntime {
+            slots.push(PreparedSlot {
                 default_idx: s
                     .variants
                     .iter()
                     .position(|v| v.id == s.default)
                     .unwrap_or(0),
-                rules,
-                policy: fresh_policy(&config.policy, s, context_dim),
-                shown: vec![VecDeque::new(); s.variants.len()],
-                outcomes: vec![[0.0, 0.0]; s.variants.len()],
-                config: s.clone(),
+                rules: rules.into(),
+                config: std::sync::Arc::new(s.clone()),
             });
         }
+        Ok(Prepared {
+            widths: models.iter().map(PropensityModel::width).collect(),
+            config,
+            score_names,
+            spec_group,
+            context_dim,
+            slots,
+        })
+    }
+
+    /// Builds an engine from a config and loaded models.
+    pub fn new(
+        config: impl Into<std::sync::Arc<EngineConfig>>,
+        models: Vec<PropensityModel>,
+        options: EngineOptions,
+        now_ms: f64,
+    ) -> Result<Engine, Error> {
+        check_now(now_ms)?;
+        let prepared = Engine::prepare(config, &models)?;
+        Engine::with(&prepared, models, options, now_ms)
+    }
+
+    /// Builds an engine from a [`Prepared`] config and the models it was prepared with (the
+    /// same score names and widths, in order; `config_invalid` otherwise).
+    pub fn with(
+        prepared: &Prepared,
+        models: Vec<PropensityModel>,
+        options: EngineOptions,
+        now_ms: f64,
+    ) -> Result<Engine, Error> {
+        check_now(now_ms)?;
+        let same = models.len() == prepared.score_names.len()
+            && models
+                .iter()
+                .zip(prepared.score_names.iter().zip(&prepared.widths))
+                .all(|(m, (name, w))| m.score_name() == name && m.width() == *w);
+        if !same {
+            return Err(ConfigError::Invalid {
+                message: "these models are not the ones the config was prepared with; prepare it with them".into(),
+            }
+            .into());
+        }
+        let config = prepared.config.clone();
+        let (score_names, spec_group, context_dim) = (
+            prepared.score_names.clone(),
+            prepared.spec_group.clone(),
+            prepared.context_dim,
+        );
+        let slots = prepared
+            .slots
+            .iter()
+            .map(|p| SlotRuntime {
+                default_idx: p.default_idx,
+                rules: p.rules.clone(),
+                policy: fresh_policy(&config.policy, &p.config, context_dim),
+                shown: vec![VecDeque::new(); p.config.variants.len()],
+                outcomes: vec![[0.0, 0.0]; p.config.variants.len()],
+                config: p.config.clone(),
+            })
+            .collect();
         let mut rng = match options.seed {
             Some(seed) => Rng::from_seed(seed),
             None => Rng::from_entropy(now_ms.to_bits()),
@@ -764,12 +851,6 @@ impl Engine {
         let start = options.session_start.unwrap_or(now_ms);
         check_now(start)?;
         let features = vec![Vec::new(); models.len()];
-        if config.consent.default == Purposes::default()
-            && config.consent_default != Purposes::default()
-        {
-            // (A config shared by many engines is normalized once, when it is loaded.)
-            std::sync::Arc::make_mut(&mut config).normalize_consent_default();
-        }
         let consent = ConsentState::default();
         let effective = consent.effective(&config.consent);
         let mut e = Engine {
@@ -1133,7 +1214,7 @@ impl Engine {
 
     /// The configured slots, in config order (see [`Choice::slot`]).
     pub fn slot_configs(&self) -> impl ExactSizeIterator<Item = &SlotConfig> {
-        self.slots.iter().map(|s| &s.config)
+        self.slots.iter().map(|s| &*s.config)
     }
 
     /// A [`Choice`] as the public [`Decision`]: the slot's and variant's ids, kind, content and
@@ -1829,13 +1910,34 @@ impl Engine {
         models: Vec<PropensityModel>,
         now_ms: f64,
     ) -> Result<Engine, Error> {
-        let config: std::sync::Arc<EngineConfig> = config.into();
+        // The bytes are checked first: a damaged snapshot is the error, whatever the config.
         let state = snapshot::decode(bytes)?;
+        let prepared = Engine::prepare(config, &models)?;
+        Engine::restore_state(state, &prepared, models, now_ms)
+    }
+
+    /// [`Engine::restore`] with a [`Prepared`] config (and the models it was prepared with).
+    pub fn restore_with(
+        bytes: &[u8],
+        prepared: &Prepared,
+        models: Vec<PropensityModel>,
+        now_ms: f64,
+    ) -> Result<Engine, Error> {
+        Engine::restore_state(snapshot::decode(bytes)?, prepared, models, now_ms)
+    }
+
+    fn restore_state(
+        state: snapshot::EngineState,
+        prepared: &Prepared,
+        models: Vec<PropensityModel>,
+        now_ms: f64,
+    ) -> Result<Engine, Error> {
+        let config = &prepared.config;
         if state.scope == Scope::Session
             && state.expires_ms.is_none_or(|t| t.is_nan() || now_ms > t)
         {
             // Kept without `storage` consent: valid for its session only.
-            let mut e = Engine::new(config, models, EngineOptions::default(), now_ms)?;
+            let mut e = Engine::with(prepared, models, EngineOptions::default(), now_ms)?;
             e.restore_notes.push(
                 "the snapshot was session-only (no storage consent) and its session has ended; starting fresh"
                     .into(),
@@ -1850,8 +1952,8 @@ impl Engine {
         if state.id_prefix.len() != 8 || !state.id_prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(corrupt("decision id prefix".into()));
         }
-        let mut e = Engine::new(
-            config,
+        let mut e = Engine::with(
+            prepared,
             models,
             EngineOptions {
                 seed: Some(0),

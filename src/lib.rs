@@ -79,7 +79,9 @@ pub mod window;
 mod wasm;
 
 pub use consent::Purposes;
-pub use decision::{Choice, Decision, Engine, EngineConfig, EngineOptions, Source, TrackReport};
+pub use decision::{
+    Choice, Decision, Engine, EngineConfig, EngineOptions, Prepared, Source, TrackReport,
+};
 pub use error::Error;
 pub use event::{Event, EventInput, EventKind, Session, SessionLimits};
 pub use features::{Context, ContextValue, FeatureSpec};

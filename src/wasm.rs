@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::decision::{Choice, Engine, EngineConfig, EngineOptions, Rejected, TrackReport};
+use crate::decision::{
+    Choice, Engine, EngineConfig, EngineOptions, Prepared, Rejected, TrackReport,
+};
 use crate::error::{json_error, Error};
 use crate::event::EventInput;
 use crate::features::Context;
@@ -198,8 +200,8 @@ fn parse_options(v: &JsValue) -> Result<(EngineOptions, Option<f64>), JsValue> {
 /// request pays neither the ONNX decoding and compiling nor the config parsing again.
 #[wasm_bindgen(js_name = Shared)]
 pub struct JsShared {
-    /// Shared by its engines (read-only).
-    config: std::sync::Arc<EngineConfig>,
+    /// The config checked against the models once (`Engine::prepare`), shared by its engines.
+    prepared: Prepared,
     models: Vec<PropensityModel>,
     /// The config's strings as JS values, made by the first of its engines that needs them and
     /// kept for the others (an edge isolate's requests; ~60 µs each otherwise).
@@ -215,8 +217,7 @@ impl JsShared {
     /// would for a bad config or model, and `invalid_argument` for a model that cannot be shared
     /// (one that runs on tract).
     pub fn load(config: JsValue, models: JsValue) -> Result<JsShared, JsValue> {
-        let mut config = parse_config(&config)?;
-        config.normalize_consent_default();
+        let config = parse_config(&config)?;
         let models = load_models(&models)?;
         if models.iter().any(|m| m.try_clone().is_none()) {
             return Err(bad_arg(
@@ -224,15 +225,14 @@ impl JsShared {
             ));
         }
         Ok(JsShared {
-            config: config.into(),
+            prepared: Engine::prepare(config, &models).map_err(to_js)?,
             models,
             views: SharedViews::default(),
         })
     }
 
-    fn parts(&self) -> (std::sync::Arc<EngineConfig>, Vec<PropensityModel>) {
-        let models = self.models.iter().filter_map(|m| m.try_clone()).collect();
-        (self.config.clone(), models)
+    fn models(&self) -> Vec<PropensityModel> {
+        self.models.iter().filter_map(|m| m.try_clone()).collect()
     }
 }
 
@@ -372,28 +372,28 @@ impl JsEngine {
 
     /// A fresh engine (`create`, `createShared`), the clock from `options.now` or `Date.now()`.
     fn made(
-        config: std::sync::Arc<EngineConfig>,
+        prepared: &Prepared,
         models: Vec<PropensityModel>,
         options: &JsValue,
         views: SharedViews,
     ) -> Result<JsEngine, JsValue> {
         let (opts, fixed_now) = parse_options(options)?;
         let now = fixed_now.unwrap_or_else(js_sys::Date::now);
-        let inner = Engine::new(config, models, opts, now).map_err(to_js)?;
+        let inner = Engine::with(prepared, models, opts, now).map_err(to_js)?;
         Ok(JsEngine::with_clock(inner, fixed_now, now, views))
     }
 
     /// An engine from snapshot bytes (`restore`, `restoreShared`).
     fn restored(
         bytes: &[u8],
-        config: std::sync::Arc<EngineConfig>,
+        prepared: &Prepared,
         models: Vec<PropensityModel>,
         options: &JsValue,
         views: SharedViews,
     ) -> Result<JsEngine, JsValue> {
         let (_, fixed_now) = parse_options(options)?;
         let now = fixed_now.unwrap_or_else(js_sys::Date::now);
-        let inner = Engine::restore(bytes, config, models, now).map_err(to_js)?;
+        let inner = Engine::restore_with(bytes, prepared, models, now).map_err(to_js)?;
         Ok(JsEngine::with_clock(inner, fixed_now, now, views))
     }
 
@@ -402,12 +402,9 @@ impl JsEngine {
     /// options `{seed, sessionStart, visitorId, now}`.
     pub fn create(config: JsValue, models: JsValue, options: JsValue) -> Result<JsEngine, JsValue> {
         let config = parse_config(&config)?;
-        Self::made(
-            config.into(),
-            load_models(&models)?,
-            &options,
-            SharedViews::default(),
-        )
+        let models = load_models(&models)?;
+        let prepared = Engine::prepare(config, &models).map_err(to_js)?;
+        Self::made(&prepared, models, &options, SharedViews::default())
     }
 
     /// `Engine.restore(bytes, config, models, options?)`: an engine from `snapshot()` bytes.
@@ -419,21 +416,21 @@ impl JsEngine {
     ) -> Result<JsEngine, JsValue> {
         let bytes = bytes_of(&bytes, "snapshot")?;
         let config = parse_config(&config)?;
-        Self::restored(
-            &bytes,
-            config.into(),
-            load_models(&models)?,
-            &options,
-            SharedViews::default(),
-        )
+        let models = load_models(&models)?;
+        let prepared = Engine::prepare(config, &models).map_err(to_js)?;
+        Self::restored(&bytes, &prepared, models, &options, SharedViews::default())
     }
 
     /// `Engine.createShared(shared, options?)`: like `create`, with the config and models of a
     /// [`Shared`] (no parsing, no model loading).
     #[wasm_bindgen(js_name = createShared)]
     pub fn create_shared(shared: &JsShared, options: JsValue) -> Result<JsEngine, JsValue> {
-        let (config, models) = shared.parts();
-        Self::made(config, models, &options, shared.views.clone())
+        Self::made(
+            &shared.prepared,
+            shared.models(),
+            &options,
+            shared.views.clone(),
+        )
     }
 
     /// `Engine.restoreShared(bytes, shared, options?)`: like `restore`, with a [`Shared`].
@@ -444,8 +441,13 @@ impl JsEngine {
         options: JsValue,
     ) -> Result<JsEngine, JsValue> {
         let bytes = bytes_of(&bytes, "snapshot")?;
-        let (config, models) = shared.parts();
-        Self::restored(&bytes, config, models, &options, shared.views.clone())
+        Self::restored(
+            &bytes,
+            &shared.prepared,
+            shared.models(),
+            &options,
+            shared.views.clone(),
+        )
     }
 
     /// Records one event `{kind, ts?, category?, price?, item_id?, query?, name?, value?}`.

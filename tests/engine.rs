@@ -812,3 +812,52 @@ fn a_format_1_snapshot_from_the_previous_runtime_restores_and_is_rewritten_as_fo
     );
     assert!(e.decide("offer", now).is_ok());
 }
+
+/// Engines built from one `Prepared` (what an edge isolate's `Shared` holds) behave exactly
+/// like `Engine::new`'s, restore the same, and refuse models it was not prepared with.
+#[test]
+fn engines_from_one_prepared_config_match_new_and_refuse_other_models() {
+    let models = || vec![load("purchase-lr"), load("churn-mlp")];
+    let prepared = Engine::prepare(demo_config(), &models()).unwrap();
+    let mut a = Engine::with(&prepared, models(), seeded(5), T0).unwrap();
+    let mut b = Engine::new(demo_config(), models(), seeded(5), T0).unwrap();
+    for e in [&mut a, &mut b] {
+        e.set_consent(consent(), T0);
+        e.track(&EventInput::new("page_view", T0 + 1.0), T0 + 1.0)
+            .unwrap();
+    }
+    for slot in ["hero-headline", "layout", "offer"] {
+        let (da, db) = (
+            a.decide(slot, T0 + 2.0).unwrap(),
+            b.decide(slot, T0 + 2.0).unwrap(),
+        );
+        assert_eq!(
+            (da.variant_id, da.probability),
+            (db.variant_id, db.probability)
+        );
+    }
+    // (Each has its own random pseudonym; the rest of the state is the same.)
+    let state = |e: &Engine| {
+        let mut s = edgewise::snapshot::decode(&e.snapshot().bytes).unwrap();
+        s.pseudonym = None;
+        s
+    };
+    assert_eq!(state(&a), state(&b));
+    let bytes = a.snapshot().bytes;
+    let r = Engine::restore_with(&bytes, &prepared, models(), T0 + 3.0).unwrap();
+    let r2 = Engine::restore(&bytes, demo_config(), models(), T0 + 3.0).unwrap();
+    assert_eq!(r.snapshot().bytes, r2.snapshot().bytes);
+    // Other models (fewer, or another order) than it was prepared with: a clear refusal.
+    for other in [
+        vec![load("purchase-lr")],
+        vec![load("churn-mlp"), load("purchase-lr")],
+    ] {
+        let e = Engine::with(&prepared, other, seeded(5), T0).err().unwrap();
+        assert_eq!(e.code(), "config_invalid", "{e}");
+        assert!(
+            e.to_string()
+                .contains("not the ones the config was prepared with"),
+            "{e}"
+        );
+    }
+}
