@@ -149,7 +149,7 @@ function report(p, requests, file) {
     ["restoreShared (edgewise.js)", "  Engine.restoreShared (snapshot → engine)"],
     ["edgewise::compact::from_slice", "    decoding the snapshot (format 2)"],
     ["serde_json::de::from_slice", "    decoding the snapshot (format 1, JSON)"],
-    ["edgewise::decision::Engine::new", "    a new engine from the Shared config and models"],
+    ["edgewise::decision::Engine::with", "    a new engine from the Shared (prepared) config and models"],
     ["rewriteHtml (rewrite.js)", "HTMLRewriter pass (its JS handlers; the parser is native)"],
     ["decide (edgewise.js)", "  Engine.decide ×3"],
     ["<edgewise::bandit::thompson::Thompson as edgewise::bandit::Policy>::distribution_into", "    Thompson's sampled distribution"],
