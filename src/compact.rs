@@ -418,6 +418,25 @@ impl Compound<'_, '_> {
     }
 }
 
+/// Integer serializers: widened to `i64` / `u64`.
+macro_rules! integers {
+    ($($name:ident($t:ty) => $write:ident),*) => {$(
+        fn $name(self, v: $t) -> Result<(), Error> {
+            self.$write(v.into());
+            Ok(())
+        }
+    )*};
+}
+
+/// Deserializer methods that read as another one does (`deserialize_u8` as `deserialize_u64`).
+macro_rules! read_as {
+    ($($name:ident => $as:ident),*) => {$(
+        fn $name<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            self.$as(visitor)
+        }
+    )*};
+}
+
 impl<'a, 'd> ser::Serializer for &'a mut Writer<'d> {
     type Ok = ();
     type Error = Error;
@@ -433,37 +452,10 @@ impl<'a, 'd> ser::Serializer for &'a mut Writer<'d> {
         self.out.push(if v { TRUE } else { FALSE });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.int(v.into());
-        Ok(())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.int(v.into());
-        Ok(())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.int(v.into());
-        Ok(())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.int(v);
-        Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.uint(v.into());
-        Ok(())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.uint(v.into());
-        Ok(())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.uint(v.into());
-        Ok(())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.uint(v);
-        Ok(())
+    integers! {
+        serialize_i8(i8) => int, serialize_i16(i16) => int, serialize_i32(i32) => int,
+        serialize_i64(i64) => int, serialize_u8(u8) => uint, serialize_u16(u16) => uint,
+        serialize_u32(u32) => uint, serialize_u64(u64) => uint
     }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.out.push(F32);
@@ -1104,41 +1096,13 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         visitor.visit_unit()
     }
 
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_f64(visitor)
-    }
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_bytes(visitor)
+    read_as! {
+        deserialize_i8 => deserialize_u64, deserialize_i16 => deserialize_u64,
+        deserialize_i32 => deserialize_u64, deserialize_i64 => deserialize_u64,
+        deserialize_u8 => deserialize_u64, deserialize_u16 => deserialize_u64,
+        deserialize_u32 => deserialize_u64, deserialize_f32 => deserialize_f64,
+        deserialize_char => deserialize_str, deserialize_string => deserialize_str,
+        deserialize_identifier => deserialize_str, deserialize_byte_buf => deserialize_bytes
     }
     fn deserialize_unit_struct<V: Visitor<'de>>(
         self,
