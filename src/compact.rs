@@ -268,6 +268,20 @@ fn integral(v: f64) -> Option<i64> {
 }
 
 impl<'d> Writer<'d> {
+    fn null(&mut self) {
+        self.out.push(NULL);
+    }
+
+    fn bool(&mut self, v: bool) {
+        self.out.push(if v { TRUE } else { FALSE });
+    }
+
+    fn bytes(&mut self, v: &[u8]) {
+        self.out.push(BYTES);
+        put_varint(&mut self.out, v.len() as u64);
+        self.out.extend_from_slice(v);
+    }
+
     fn uint(&mut self, v: u64) {
         if v < 0x80 {
             self.out.push(UINT_SMALL | v as u8);
@@ -319,9 +333,8 @@ impl<'d> Writer<'d> {
                 return;
             }
         }
-        self.str(s);
-        let known = self.dictionary.index.get(s).or_else(|| self.strings.get(s));
-        if let (Some(&i), Some(e)) = (known, self.statics.get_mut(slot)) {
+        let i = self.str(s);
+        if let Some(e) = self.statics.get_mut(slot) {
             *e = (at, s.len(), i);
         }
     }
@@ -335,10 +348,11 @@ impl<'d> Writer<'d> {
         }
     }
 
-    fn str(&mut self, s: &str) {
+    /// Writes a string (a reference when the table has it); returns its table index.
+    fn str(&mut self, s: &str) -> u32 {
         if let Some(&i) = self.dictionary.index.get(s).or_else(|| self.strings.get(s)) {
             self.str_ref(i);
-            return;
+            return i;
         }
         let mut k = self
             .last_new
@@ -359,10 +373,12 @@ impl<'d> Writer<'d> {
         put_varint(&mut self.out, (s.len() - k) as u64);
         self.out
             .extend_from_slice(s.as_bytes().get(k..).unwrap_or_default());
-        self.strings.insert(s.into(), self.next);
+        let i = self.next;
+        self.strings.insert(s.into(), i);
         self.next += 1;
         self.last_new.clear();
         self.last_new.push_str(s);
+        i
     }
 
     /// Starts a sequence or map. With an unknown length, a 5-byte varint is reserved and
@@ -449,7 +465,7 @@ impl<'a, 'd> ser::Serializer for &'a mut Writer<'d> {
     type SerializeStructVariant = Compound<'a, 'd>;
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
-        self.out.push(if v { TRUE } else { FALSE });
+        self.bool(v);
         Ok(())
     }
     integers! {
@@ -475,20 +491,18 @@ impl<'a, 'd> ser::Serializer for &'a mut Writer<'d> {
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        self.out.push(BYTES);
-        put_varint(&mut self.out, v.len() as u64);
-        self.out.extend_from_slice(v);
+        self.bytes(v);
         Ok(())
     }
     fn serialize_none(self) -> Result<(), Error> {
-        self.out.push(NULL);
+        self.null();
         Ok(())
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result<(), Error> {
-        self.out.push(NULL);
+        self.null();
         Ok(())
     }
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
@@ -669,7 +683,7 @@ impl<'de> Visitor<'de> for Transcode<'_, '_> {
         f.write_str("any value")
     }
     fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        self.0.out.push(if v { TRUE } else { FALSE });
+        self.0.bool(v);
         Ok(())
     }
     fn visit_i64<E>(self, v: i64) -> Result<(), E> {
@@ -689,17 +703,15 @@ impl<'de> Visitor<'de> for Transcode<'_, '_> {
         Ok(())
     }
     fn visit_bytes<E>(self, v: &[u8]) -> Result<(), E> {
-        self.0.out.push(BYTES);
-        put_varint(&mut self.0.out, v.len() as u64);
-        self.0.out.extend_from_slice(v);
+        self.0.bytes(v);
         Ok(())
     }
     fn visit_unit<E>(self) -> Result<(), E> {
-        self.0.out.push(NULL);
+        self.0.null();
         Ok(())
     }
     fn visit_none<E>(self) -> Result<(), E> {
-        self.0.out.push(NULL);
+        self.0.null();
         Ok(())
     }
     fn visit_some<D: de::Deserializer<'de>>(self, input: D) -> Result<(), D::Error> {

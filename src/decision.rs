@@ -191,14 +191,6 @@ fn valid_id(s: &str) -> bool {
 }
 
 impl EngineConfig {
-    /// The top-level `consent_default` fills the consent section's `default` when that is
-    /// unset (what every engine of this config does; a shared config is normalized once).
-    pub fn normalize_consent_default(&mut self) {
-        if self.consent.default == Purposes::default() {
-            self.consent.default = self.consent_default;
-        }
-    }
-
     pub fn from_json(json: &str) -> Result<EngineConfig, ConfigError> {
         let c: EngineConfig = serde_json::from_str(json).map_err(|e| ConfigError::Json {
             message: crate::error::json_error(&e),
@@ -707,12 +699,6 @@ struct PreparedSlot {
     default_idx: usize,
 }
 
-impl Prepared {
-    pub fn config(&self) -> &EngineConfig {
-        &self.config
-    }
-}
-
 impl Engine {
     /// Checks a config against its models once (see [`Prepared`]).
     pub fn prepare(
@@ -721,10 +707,13 @@ impl Engine {
     ) -> Result<Prepared, Error> {
         let mut config: std::sync::Arc<EngineConfig> = config.into();
         config.validate()?;
+        // The top-level `consent_default` fills the consent section's unset `default` (the
+        // condition keeps a config shared by the caller from being copied for nothing).
         if config.consent.default == Purposes::default()
             && config.consent_default != Purposes::default()
         {
-            std::sync::Arc::make_mut(&mut config).normalize_consent_default();
+            let c = std::sync::Arc::make_mut(&mut config);
+            c.consent.default = c.consent_default;
         }
         let mut score_names: Vec<String> = Vec::with_capacity(models.len());
         for m in models {
