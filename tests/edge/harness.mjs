@@ -164,12 +164,17 @@ export function decodeState(value, secret = SECRET) {
   return { expires: parseInt(parts[1], 36), bytes: snapshot.length, version, state };
 }
 
+/** Raw DEFLATE with the fixed Huffman code only: what the previous worker wrote in v1 cookies. */
+export function deflateFixed(bytes) {
+  return zlib.deflateRawSync(bytes, { strategy: zlib.constants.Z_FIXED });
+}
+
 /**
  * Signs arbitrary bytes as a state cookie (for expired / not-a-snapshot cases): `v2` as the
  * worker writes it, or `v1` as the previous worker did (DEFLATE with the fixed Huffman code).
  */
 export function sealRaw(bytes, expiresMs, secret = SECRET, version = "v2") {
-  const packed = version === "v1" ? zlib.deflateRawSync(bytes, { strategy: zlib.constants.Z_FIXED }) : bytes;
+  const packed = version === "v1" ? deflateFixed(bytes) : bytes;
   const body = `${version}.${Math.floor(expiresMs).toString(36)}.${b64url(packed)}`;
   return `${body}.${b64url(crypto.createHmac("sha256", secret).update(body).digest())}`;
 }
